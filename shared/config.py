@@ -1,0 +1,125 @@
+"""One settings object for the API and both workers.
+
+Every knob an operator may turn is here, read from the environment with the ``FILMASSETS_`` prefix
+(e.g. ``FILMASSETS_DATABASE_URL``). Defaults give a working laptop setup: local Postgres and Redis,
+local storage, offline LLM and image providers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
+DEV_STORAGE_SECRET = "dev-insecure-storage-signing-secret-0123456789"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FILMASSETS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool | None = None  # None: JSON outside development
+
+    # --- infrastructure
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/filmassets"
+    database_pool_size: int = 10
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # --- API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_audience: str | None = None  # Supabase tokens carry aud="authenticated"; None: not checked
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_script_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    page_size_default: int = 50
+    page_size_max: int = 200
+
+    # --- jobs and workers
+    extractor_queue: str = "filmassets:extractor"
+    imagegen_queue: str = "filmassets:imagegen"
+    extractor_concurrency: int = 8
+    imagegen_concurrency: int = 4
+    job_timeout_s: int = 600
+    job_max_tries: int = 5
+    shutdown_grace_s: int = 30
+    relay_interval_s: float = 5.0
+    relay_min_age_s: float = 2.0  # rows younger than this are left to the request that wrote them
+    running_stale_after_s: int = 900  # a running row older than this is considered abandoned
+    storage_sweep_interval_s: int = 3600
+    storage_sweep_min_age_s: int = 3600  # objects younger than this may still be waiting for their row
+
+    # --- storage
+    storage_backend: Literal["local", "s3"] = "local"
+    storage_local_dir: Path = Path("var/storage")
+    storage_signing_secret: SecretStr = SecretStr(DEV_STORAGE_SECRET)
+    storage_url_ttl_s: int = 3600
+    s3_bucket: str = "filmassets"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_create_bucket: bool = False
+
+    # --- LLM (Anthropic)
+    anthropic_api_key: SecretStr | None = None  # None: the offline extractor is used
+    anthropic_base_url: str | None = None
+    llm_model_preview: str = "claude-haiku-4-5"
+    llm_model_describe: str = "claude-sonnet-4-5"
+    llm_max_retries: int = 4
+    llm_timeout_s: float = 120.0
+    llm_chunk_token_budget: int = 12_000
+    llm_describe_batch_size: int = 8
+    llm_concurrency: int = 4
+    # USD per million tokens: (input, output, cache write, cache read), per model family
+    llm_price_input_per_mtok: float = 3.0
+    llm_price_output_per_mtok: float = 15.0
+    llm_price_cache_write_per_mtok: float = 3.75
+    llm_price_cache_read_per_mtok: float = 0.30
+    llm_preview_price_input_per_mtok: float = 1.0
+    llm_preview_price_output_per_mtok: float = 5.0
+    llm_preview_price_cache_write_per_mtok: float = 1.25
+    llm_preview_price_cache_read_per_mtok: float = 0.10
+
+    # --- images
+    image_provider: Literal["offline", "openai"] = "offline"
+    image_api_key: SecretStr | None = None
+    image_base_url: str | None = None
+    image_model: str = "gpt-image-1"
+    image_price_per_image_usd: float = 0.04
+    image_max_retries: int = 3
+    image_timeout_s: float = 120.0
+    attempt_cap: int = Field(default=4, ge=1, le=32)
+    upload_max_side: int = 2048
+    upload_max_pixels: int = 50_000_000
+    thumbnail_side: int = 320
+    image_base_side: int = 1024
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("FILMASSETS_JWT_SECRET must be set outside development")
+            if self.storage_signing_secret.get_secret_value() == DEV_STORAGE_SECRET:
+                raise ValueError("FILMASSETS_STORAGE_SIGNING_SECRET must be set outside development")
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.environment == "production"
+
+    @property
+    def llm_offline(self) -> bool:
+        return self.anthropic_api_key is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,36 @@
+"""All ORM models on one declarative base (import from here so Alembic sees every table)."""
+
+from shared.models.asset import (
+    ASSET_SOURCES,
+    ASSET_TYPES,
+    AssetAttempt,
+    AssetSceneLink,
+    DismissedEntity,
+    GlobalAsset,
+    ProjectAsset,
+)
+from shared.models.base import Base
+from shared.models.job import JOB_STATUSES, TERMINAL_STATUSES, Job, LLMCallRecord
+from shared.models.project import ASPECT_RATIOS, Project, StyleCapsule
+from shared.models.script import SCRIPT_FORMATS, Scene, Script
+
+__all__ = [
+    "ASPECT_RATIOS",
+    "ASSET_SOURCES",
+    "ASSET_TYPES",
+    "JOB_STATUSES",
+    "SCRIPT_FORMATS",
+    "TERMINAL_STATUSES",
+    "AssetAttempt",
+    "AssetSceneLink",
+    "Base",
+    "DismissedEntity",
+    "GlobalAsset",
+    "Job",
+    "LLMCallRecord",
+    "Project",
+    "ProjectAsset",
+    "Scene",
+    "Script",
+    "StyleCapsule",
+]
