@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None  # Supabase tokens carry aud="authenticated"; None: not checked
     max_body_bytes: int = 2 * 1024 * 1024
     max_script_bytes: int = 1024 * 1024
+    inline_parse_max_bytes: int = 512 * 1024  # bigger scripts are parsed by the extractor worker
     max_upload_bytes: int = 20 * 1024 * 1024
     page_size_default: int = 50
     page_size_max: int = 200
@@ -53,6 +54,8 @@ class Settings(BaseSettings):
     relay_interval_s: float = 5.0
     relay_min_age_s: float = 2.0  # rows younger than this are left to the request that wrote them
     running_stale_after_s: int = 900  # a running row older than this is considered abandoned
+    job_transient_retries: int = 2  # extra arq deliveries after an upstream stayed down
+    job_retry_defer_s: float = 15.0
     storage_sweep_interval_s: int = 3600
     storage_sweep_min_age_s: int = 3600  # objects younger than this may still be waiting for their row
 

@@ -5,9 +5,10 @@ Only boundaries commit: the API's request dependency and ``session_scope()`` in 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.config import Settings
@@ -36,4 +37,25 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             await session.commit()
         except BaseException:
             await session.rollback()
+            session.info.pop(AFTER_COMMIT_KEY, None)
             raise
+        await run_after_commit(session)
+
+
+AFTER_COMMIT_KEY = "filmassets.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the boundary that owns ``session`` has committed (never on rollback).
+    Used for side effects that must not happen for a transaction that didn't: deleting stored
+    objects of removed rows, for instance."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    callbacks: list[Callable[[], Awaitable[None]]] = session.info.pop(AFTER_COMMIT_KEY, [])
+    for cb in callbacks:
+        try:
+            await cb()
+        except Exception as exc:
+            structlog.get_logger().warning("db.after_commit.failed", error=repr(exc))

@@ -10,8 +10,9 @@ class AppError(Exception):
     code = "error"
     status = 400
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, status: int | None = None, details: Any = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:

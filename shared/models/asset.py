@@ -84,8 +84,7 @@ class AssetAttempt(Base):
     __table_args__ = (
         UniqueConstraint("asset_id", "attempt_number"),
         CheckConstraint(enum_check("source", ATTEMPT_SOURCES), name="source"),
-        Index("uq_asset_attempts_one_selected", "asset_id", unique=True,
-              postgresql_where=text("selected")),
+        Index("uq_asset_attempts_one_selected", "asset_id", unique=True, postgresql_where=text("selected")),
         Index("ix_asset_attempts_asset_created", "asset_id", "created_at"),
     )
 
@@ -130,9 +129,11 @@ class GlobalAsset(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     style_snapshot: Mapped[dict[str, Any] | None]
     source_project_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="SET NULL"))
+        ForeignKey("projects.id", ondelete="SET NULL")
+    )
     source_asset_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("project_assets.id", ondelete="SET NULL"))
+        ForeignKey("project_assets.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = created_at_col()
 
 

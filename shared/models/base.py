@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -22,7 +22,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB, uuid.UUID: UUID(as_uuid=True)}
+    # Fetch server-generated values (created_at, updated_at) with RETURNING on insert and update,
+    # so reading them after a flush never needs a lazy load (which async sessions forbid).
+    __mapper_args__: Any = {"eager_defaults": True}  # noqa: RUF012 - read by the mapper
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSONB,
+        list[Any]: JSONB,
+        uuid.UUID: UUID(as_uuid=True),
+    }
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:
@@ -34,8 +41,9 @@ def created_at_col() -> Mapped[datetime]:
 
 
 def updated_at_col() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), server_default=func.now(), onupdate=func.now(),
-                         nullable=False)
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
 
 
 def enum_check(column: str, values: tuple[str, ...]) -> str:

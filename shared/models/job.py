@@ -33,8 +33,13 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(enum_check("status", JOB_STATUSES), name="status"),
-        Index("uq_jobs_owner_idempotency_key", "owner_id", "idempotency_key", unique=True,
-              postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index(
+            "uq_jobs_owner_idempotency_key",
+            "owner_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
         # The relay scans only queued rows.
         Index("ix_jobs_queued", "queue", "created_at", postgresql_where=text("status = 'queued'")),
         Index("ix_jobs_project_kind", "project_id", "kind", "created_at"),
@@ -74,7 +79,8 @@ class LLMCallRecord(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
     project_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     model: Mapped[str] = mapped_column(String(80))
     purpose: Mapped[str] = mapped_column(String(64))
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -40,7 +40,8 @@ class Project(Base):
     title: Mapped[str] = mapped_column(String(200))
     aspect_ratio: Mapped[str] = mapped_column(String(8), default="16:9")
     style_capsule_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("style_capsules.id", ondelete="RESTRICT"))
+        ForeignKey("style_capsules.id", ondelete="RESTRICT")
+    )
     # {"preset": "noir", "text": "..."} when the user describes the tone instead of picking a capsule
     manual_tone: Mapped[dict[str, Any] | None]
     style_locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

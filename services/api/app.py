@@ -1,0 +1,59 @@
+"""The API app factory. ``create_app(settings)`` builds a fresh app (tests build their own)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from services.api.errors import ERROR_RESPONSES, install_error_handlers
+from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.routers import assets, files, health, jobs, projects, scripts, styles
+from shared.config import Settings, get_settings
+from shared.db import create_engine, create_sessionmaker
+from shared.jobs.queue import arq_client
+from shared.logging import configure_logging
+from shared.storage.factory import build_storage
+
+log = structlog.get_logger()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings, process="api")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = create_sessionmaker(engine)
+        app.state.arq = arq_client(settings)
+        app.state.storage = build_storage(settings)
+        log.info("api.startup.succeeded", environment=settings.environment)
+        try:
+            yield
+        finally:
+            await app.state.arq.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Film asset service",
+        version="1.0.0",
+        summary="Screenplay -> scenes -> visual assets -> reference images, for AI film pre-production.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_body_bytes,
+        upload_limit=settings.max_upload_bytes + 64 * 1024,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    for module in (health, projects, styles, scripts, assets, jobs, files):
+        app.include_router(module.router)
+    return app

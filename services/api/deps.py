@@ -1,0 +1,99 @@
+"""Annotated dependencies: a route declares what it needs and gets it, nothing else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Header, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.auth import decode_token
+from shared.config import Settings
+from shared.db import run_after_commit
+from shared.errors import NotFound, Unauthorized
+from shared.jobs.queue import enqueue_committed, pop_scheduled
+from shared.models import Project
+from shared.storage.base import Storage
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the route returns (before the response is
+    sent, so a failed commit is an error response), then the jobs it created are enqueued."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        pending = pop_scheduled(session)
+        await run_after_commit(session)
+    await enqueue_committed(request.app.state.arq, sessions, pending)
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="Supabase-compatible HS256 JWT; `sub` is the user id")
+
+
+def current_user(
+    settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> uuid.UUID:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required", code="unauthorized")
+    return decode_token(creds.credentials, settings)
+
+
+CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
+
+
+async def owned_project(
+    pid: Annotated[uuid.UUID, Path(description="Project id")], user: CurrentUser, session: SessionDep
+) -> Project:
+    """The project if the caller owns it; someone else's project is a 404, never a 403."""
+    project = await session.scalar(select(Project).where(Project.id == pid, Project.owner_id == user))
+    if project is None:
+        raise NotFound("Project not found")
+    return project
+
+
+ProjectDep = Annotated[Project, Depends(owned_project)]
+
+
+def get_storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+StorageDep = Annotated[Storage, Depends(get_storage)]
+
+
+def get_arq(request: Request) -> ArqRedis | None:
+    pool: ArqRedis | None = request.app.state.arq
+    return pool
+
+
+def request_id(request: Request) -> str | None:
+    rid: str | None = getattr(request.state, "request_id", None)
+    return rid
+
+
+RequestIdDep = Annotated[str | None, Depends(request_id)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, description="Repeat a POST safely: same key, same job"),
+]

@@ -1,0 +1,66 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from sqlalchemy import func, select, text
+
+from shared.models import Job
+
+router = APIRouter(tags=["health"])
+
+JOBS = Gauge("filmassets_jobs", "Job rows by kind and status", ["kind", "status"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: PostgreSQL and Redis answer",
+    responses={503: {"description": "A dependency is down"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, str] = {}
+
+    async def db() -> None:
+        async with request.app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await request.app.state.arq.ping()
+
+    for name, probe in (("database", db), ("redis", redis)):
+        try:
+            async with asyncio.timeout(2):
+                await probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"down: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    try:
+        async with request.app.state.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Job.kind, Job.status, func.count()).group_by(Job.kind, Job.status)
+                )
+            ).all()
+        JOBS.clear()
+        for kind, status, count in rows:
+            JOBS.labels(kind, status).set(count)
+    except Exception:
+        pass
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

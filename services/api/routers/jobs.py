@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sse_starlette.sse import EventSourceResponse
+
+from services.api.deps import CurrentUser, IdempotencyKey, RequestIdDep, SessionDep, SettingsDep
+from shared.jobs import events
+from shared.jobs.schemas import JobEnvelope, JobOut
+from shared.jobs.service import cancel_job, create_job, get_owned_job, job_event, job_out
+from shared.models import TERMINAL_STATUSES, Job
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+class PingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hold_ms: int = Field(default=0, ge=0, le=30_000, description="How long the worker holds the job")
+
+
+@router.get("/{jid}", summary="A job's state, progress, result or error, and cost")
+async def get_job(jid: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobOut:
+    return job_out(await get_owned_job(session, job_id=jid, owner_id=user))
+
+
+@router.post(
+    "/{jid}/cancel",
+    summary="Cancel a queued or running job",
+    description="A running job's results are discarded; a finished job is returned unchanged.",
+)
+async def cancel(jid: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request) -> JobOut:
+    job = await cancel_job(session, job_id=jid, owner_id=user)
+    if job.status == "cancelled":
+        await request.app.state.arq.publish(events.channel(jid), json.dumps(job_event(job), default=str))
+    return job_out(job)
+
+
+@router.post(
+    "/ping",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Round-trip probe of the job pipeline",
+    description="Creates a no-op job on the extractor queue; it succeeds as soon as a worker runs it.",
+)
+async def ping(
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+    body: PingIn | None = None,
+) -> JobEnvelope:
+    payload = {"hold_ms": body.hold_ms} if body and body.hold_ms else {}
+    job = await create_job(
+        session,
+        settings=settings,
+        kind="noop",
+        owner_id=user,
+        project_id=None,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobEnvelope(job=job_out(job))
+
+
+@router.get(
+    "/{jid}/events",
+    summary="Server-Sent Events: state changes and progress until the job ends",
+    response_class=EventSourceResponse,
+)
+async def job_events(
+    jid: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request
+) -> EventSourceResponse:
+    await get_owned_job(session, job_id=jid, owner_id=user)  # 404 before the stream starts
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return EventSourceResponse(_stream(request, sessions, jid), ping=15)
+
+
+async def _load(sessions: async_sessionmaker[AsyncSession], jid: uuid.UUID) -> Job | None:
+    async with sessions() as s:
+        return await s.get(Job, jid)
+
+
+async def _stream(
+    request: Request,
+    sessions: async_sessionmaker[AsyncSession],
+    jid: uuid.UUID,
+) -> AsyncIterator[dict[str, Any]]:
+    pubsub = request.app.state.arq.pubsub()
+    await pubsub.subscribe(events.channel(jid))
+    try:
+        # Subscribe first, then read the row: no state change can fall between the two.
+        job = await _load(sessions, jid)
+        if job is None:
+            return
+        yield {"event": "state", "data": json.dumps(job_event(job), default=str)}
+        last_status = job.status
+        while last_status not in TERMINAL_STATUSES:
+            if await request.is_disconnected():
+                return
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+            if message is None:
+                # Quiet for a while: re-read the row in case an event was lost (best-effort pub/sub).
+                job = await _load(sessions, jid)
+                if job is not None and job.status != last_status:
+                    last_status = job.status
+                    yield {"event": "state", "data": json.dumps(job_event(job), default=str)}
+                continue
+            data = json.loads(message["data"])
+            last_status = data.get("status", last_status)
+            yield {"event": "progress" if last_status == "running" else "state", "data": json.dumps(data)}
+            await asyncio.sleep(0)
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response, status
+
+from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
+from shared.errors import PayloadTooLarge
+from shared.jobs.service import create_job, job_out
+from shared.scripts import service
+from shared.scripts.parser import parse_script
+from shared.scripts.schemas import ScenesOut, ScriptAccepted, ScriptOut, ScriptPut
+
+router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
+
+
+@router.put(
+    "/script",
+    status_code=status.HTTP_201_CREATED,
+    response_model=None,
+    summary="Store a new version of the master script",
+    description="Small scripts are parsed into scenes right away (201). Scripts above the inline "
+    "limit are parsed by the extractor worker (202 with the job).",
+    responses={202: {"model": ScriptAccepted}, 201: {"model": ScriptOut}},
+)
+async def put_script(
+    body: ScriptPut,
+    project: ProjectDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+) -> ScriptOut | ScriptAccepted:
+    size = len(body.text.encode())
+    if size > settings.max_script_bytes:
+        raise PayloadTooLarge(
+            f"The script is {size} bytes; the limit is {settings.max_script_bytes}",
+            code="script_too_large",
+            details={"limit": settings.max_script_bytes, "size": size},
+        )
+    script = await service.add_version(session, project_id=project.id, text=body.text, fmt=body.format)
+    if size <= settings.inline_parse_max_bytes:
+        # Parsing is CPU work (tens of ms for a feature script); keep it off the event loop.
+        parsed = await asyncio.to_thread(parse_script, script.text, script.format)  # type: ignore[arg-type]
+        await service.write_scenes(session, script, parsed)
+        return service.script_out(script)
+    job = await create_job(
+        session,
+        settings=settings,
+        kind="script.parse",
+        owner_id=project.owner_id,
+        project_id=project.id,
+        payload={"script_id": str(script.id)},
+        request_id=request_id,
+    )
+    response.status_code = status.HTTP_202_ACCEPTED
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return ScriptAccepted(script=service.script_out(script), job=job_out(job))
+
+
+@router.get("/script", summary="The current script version, with its text")
+async def get_script(project: ProjectDep, session: SessionDep) -> ScriptOut:
+    return service.script_out(await service.require_current_script(session, project.id), with_text=True)
+
+
+@router.post(
+    "/script/reparse",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Re-parse the current version into scenes (extractor job)",
+)
+async def reparse_script(
+    project: ProjectDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ScriptAccepted:
+    script = await service.require_current_script(session, project.id)
+    job = await create_job(
+        session,
+        settings=settings,
+        kind="script.parse",
+        owner_id=project.owner_id,
+        project_id=project.id,
+        payload={"script_id": str(script.id)},
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return ScriptAccepted(script=service.script_out(script), job=job_out(job))
+
+
+@router.get("/scenes", summary="Scenes of the current script, each with its assets grouped by type")
+async def list_scenes(project: ProjectDep, session: SessionDep) -> ScenesOut:
+    version, items = await service.scenes_with_dependencies(session, project.id)
+    return ScenesOut(script_version=version, items=items)

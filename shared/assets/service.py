@@ -1,0 +1,187 @@
+"""Asset rules: manual creation, edits with optimistic concurrency, scene placement, defer/restore,
+deletion (stored objects go after commit), and the Stage 5 lock."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.assets import repository as repo
+from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, ImageRef
+from shared.db import after_commit
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.models import AssetSceneLink, Project, ProjectAsset
+from shared.scripts.service import current_script
+from shared.storage.base import Storage
+
+
+def ensure_unlocked(project: Project) -> None:
+    if project.stage5_locked_at is not None:
+        raise Conflict("Stage 5 is locked; unlock it to change assets", code="stage_locked")
+
+
+def to_out(row: Row[Any], storage: Storage) -> AssetOut:
+    a: ProjectAsset = row[0]
+    image = None
+    if row.sel_id is not None:
+        image = ImageRef(
+            attempt_id=row.sel_id,
+            image_url=storage.signed_url(row.sel_key),
+            thumbnail_url=storage.signed_url(row.sel_thumb) if row.sel_thumb else None,
+            width=row.sel_w,
+            height=row.sel_h,
+        )
+    return AssetOut(
+        id=a.id,
+        name=a.name,
+        aliases=list(a.aliases or []),
+        type=a.type,
+        description=a.description,
+        image_prompt=a.image_prompt,
+        deferred=a.deferred,
+        source=a.source,
+        stale=a.stale,
+        described=a.described_at is not None,
+        metadata=a.meta or {},
+        scene_numbers=sorted(row.scene_numbers or []),
+        image=image,
+        attempt_count=row.attempt_count,
+        version=a.version,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
+
+
+async def read_asset(
+    session: AsyncSession, storage: Storage, *, project_id: uuid.UUID, asset_id: uuid.UUID
+) -> AssetOut:
+    row = await repo.get_row(session, project_id=project_id, asset_id=asset_id)
+    if row is None:
+        raise NotFound("Asset not found")
+    return to_out(row, storage)
+
+
+async def require_asset(
+    session: AsyncSession, project: Project, asset_id: uuid.UUID, *, for_update: bool = False
+) -> ProjectAsset:
+    asset = await repo.get_asset(session, project_id=project.id, asset_id=asset_id, for_update=for_update)
+    if asset is None:
+        raise NotFound("Asset not found")
+    return asset
+
+
+async def set_scene_numbers(
+    session: AsyncSession, project: Project, asset: ProjectAsset, numbers: Sequence[int]
+) -> None:
+    """Make the asset appear in exactly these scenes of the current script. Extracted links the user
+    drops are kept as ``removed`` (so re-extraction does not silently bring them back)."""
+    wanted = set(numbers)
+    script = await current_script(session, project.id)
+    if script is None:
+        if wanted:
+            raise ValidationFailed("The project has no script, so it has no scenes yet", code="unknown_scene")
+        return
+    scene_ids = await repo.scenes_by_number(session, script.id, sorted(wanted))
+    unknown = sorted(wanted - scene_ids.keys())
+    if unknown:
+        raise ValidationFailed(
+            f"No such scene numbers: {unknown}", code="unknown_scene", details={"scene_numbers": unknown}
+        )
+    existing = await repo.links_for_asset(session, asset.id, script.id)
+    have = {number for _, number in existing}
+    for link, number in existing:
+        if number in wanted:
+            link.removed = False
+        elif link.source == "manual":
+            await session.delete(link)
+        else:
+            link.removed = True
+    for number in sorted(wanted - have):
+        session.add(
+            AssetSceneLink(
+                id=uuid.uuid4(), asset_id=asset.id, scene_id=scene_ids[number], source="manual", removed=False
+            )
+        )
+    await session.flush()
+
+
+async def create_manual(session: AsyncSession, project: Project, data: AssetCreate) -> ProjectAsset:
+    ensure_unlocked(project)
+    asset = ProjectAsset(
+        id=uuid.uuid4(),
+        project_id=project.id,
+        name=data.name.strip(),
+        type=data.type,
+        description=data.description,
+        aliases=data.aliases,
+        image_prompt=data.image_prompt,
+        deferred=data.deferred,
+        source="manual",
+        stale=False,
+        meta={},
+        version=1,
+        # A hand-written description counts as described: no LLM pass is owed for it.
+        described_at=datetime.now(UTC) if data.description.strip() else None,
+    )
+    session.add(asset)
+    await session.flush()
+    await set_scene_numbers(session, project, asset, data.scene_numbers)
+    return asset
+
+
+def check_version(asset: ProjectAsset, version: int | None) -> None:
+    if version is not None and version != asset.version:
+        raise Conflict(
+            "The asset changed since you read it",
+            code="version_conflict",
+            details={"current_version": asset.version},
+        )
+
+
+async def patch_asset(
+    session: AsyncSession, project: Project, asset_id: uuid.UUID, data: AssetPatch
+) -> ProjectAsset:
+    ensure_unlocked(project)
+    asset = await require_asset(session, project, asset_id, for_update=True)
+    check_version(asset, data.version)
+    fields = data.model_dump(exclude_unset=True, exclude={"version", "scene_numbers"})
+    for field, value in fields.items():
+        if value is None and field != "image_prompt":
+            continue
+        if field == "description" and value != asset.description:
+            asset.description_edited_at = datetime.now(UTC)
+            asset.described_at = asset.described_at or datetime.now(UTC)
+        setattr(asset, field, value.strip() if field == "name" else value)
+    if data.scene_numbers is not None:
+        await set_scene_numbers(session, project, asset, data.scene_numbers)
+    asset.version += 1
+    await session.flush()
+    return asset
+
+
+async def set_deferred(
+    session: AsyncSession, project: Project, asset_id: uuid.UUID, deferred: bool
+) -> ProjectAsset:
+    ensure_unlocked(project)
+    asset = await require_asset(session, project, asset_id, for_update=True)
+    if asset.deferred != deferred:
+        asset.deferred = deferred
+        asset.version += 1
+        await session.flush()
+    return asset
+
+
+async def delete_asset(
+    session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID
+) -> None:
+    ensure_unlocked(project)
+    asset = await require_asset(session, project, asset_id, for_update=True)
+    keys = await repo.attempt_keys(session, [asset.id])
+    await session.execute(delete(ProjectAsset).where(ProjectAsset.id == asset.id))
+    if keys:
+        after_commit(session, lambda: storage.delete_many(keys))

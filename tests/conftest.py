@@ -1,0 +1,173 @@
+"""Shared fixtures: real PostgreSQL (schema built by the Alembic migrations), real Redis (its own
+logical database), the real app through its lifespan, and real arq workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.auth import make_token
+from shared.config import Settings
+from shared.db import create_engine, create_sessionmaker
+from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_DB = os.environ.get("FILMASSETS_TEST_DB", "filmassets_test")
+PG = os.environ.get("FILMASSETS_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+REDIS_DB = int(os.environ.get("FILMASSETS_TEST_REDIS_DB", "14"))
+TABLES = (
+    "llm_calls",
+    "asset_attempts",
+    "asset_scene_links",
+    "dismissed_entities",
+    "global_assets",
+    "project_assets",
+    "scenes",
+    "scripts",
+    "jobs",
+    "projects",
+)
+
+
+def build_settings(tmp: Path, **overrides: object) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "environment": "test",
+        "database_url": f"{PG}/{TEST_DB}",
+        "redis_url": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        "extractor_queue": f"test-{run}:extractor",
+        "imagegen_queue": f"test-{run}:imagegen",
+        "storage_local_dir": tmp / "storage",
+        "relay_min_age_s": 0.2,
+        "relay_interval_s": 1.0,
+        "job_retry_defer_s": 0.2,
+        "job_timeout_s": 60,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a worker subprocess needs to see the same settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FILMASSETS_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"FILMASSETS_{name.upper()}"] = str(value)
+    return env
+
+
+def _migrate(url: str, *args: str) -> None:
+    env = {**os.environ, "FILMASSETS_DATABASE_URL": url}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", *args], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return build_settings(tmp_path_factory.mktemp("filmassets"))
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> str:
+    """A fresh test database built by running every migration (so migrations are tested too)."""
+
+    async def recreate() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    _migrate(settings.database_url, "upgrade", "head")
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+async def engine(migrated: str, settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client: Redis = Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def clean(engine: AsyncEngine, redis: Redis) -> None:
+    """Each test starts from empty tables (presets kept) and an empty Redis database."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+        await conn.execute(text("DELETE FROM style_capsules WHERE owner_id IS NOT NULL"))
+    await redis.flushdb()
+
+
+@pytest.fixture(scope="session")
+async def app_ctx(migrated: str, settings: Settings) -> AsyncIterator[object]:
+    from services.api.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app_ctx: object, clean: None) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app_ctx)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def user() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+@pytest.fixture
+def other_user() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def auth_for(settings: Settings, user_id: uuid.UUID) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(settings, sub=user_id)}"}
+
+
+@pytest.fixture
+def auth(settings: Settings, user: uuid.UUID) -> dict[str, str]:
+    return auth_for(settings, user)
+
+
+@pytest.fixture
+def samples_dir() -> Iterator[Path]:
+    path = ROOT.parent / "shared" / "samples"
+    if not path.is_dir():
+        pytest.skip("../shared/samples is not beside the checkout")
+    return path

@@ -1,0 +1,173 @@
+"""Jobs are never lost: Redis down at commit time, a worker SIGKILLed mid-job, a graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.app import create_app
+from shared.config import Settings
+from shared.jobs.queue import arq_client
+from shared.jobs.relay import relay_once
+from shared.models import Job
+from tests.conftest import settings_env
+from tests.support.workers import WorkerProcess, run_burst
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    """A real redis-server of our own, so the test can stop it without touching anyone else's."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server binary not available")
+    r = PrivateRedis()
+    r.start()
+    yield r
+    r.stop()
+
+
+async def _status(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Job:
+    async with sessions() as s:
+        job = await s.get(Job, uuid.UUID(job_id))
+        assert job is not None
+        return job
+
+
+async def test_redis_down_at_commit_then_relay(
+    settings: Settings,
+    clean: None,
+    auth: dict[str, str],
+    private_redis: PrivateRedis,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    local = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{private_redis.port}/0"})
+    app = create_app(local)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        private_redis.stop()
+        r = await c.post("/v1/jobs/ping", headers=auth)
+        assert r.status_code == 202  # the request does not depend on Redis
+        job_id = r.json()["job"]["id"]
+        row = await _status(sessions, job_id)
+        assert row.status == "queued"
+        assert row.enqueued_at is None
+        assert (await c.get("/readyz")).status_code == 503
+
+        private_redis.start()  # back, empty: nothing of the job reached it
+        await asyncio.sleep(local.relay_min_age_s)
+        pool = arq_client(local)
+        try:
+            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 1
+            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 0  # stamped
+        finally:
+            await pool.aclose()
+        await run_burst("extractor", local)
+        done = (await c.get(f"/v1/jobs/{job_id}", headers=auth)).json()
+        assert done["status"] == "succeeded"
+        assert done["tries"] == 1
+
+
+async def _wait_for(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, statuses: set[str], within: float
+) -> Job:
+    deadline = time.monotonic() + within
+    while True:
+        row = await _status(sessions, job_id)
+        if row.status in statuses or time.monotonic() > deadline:
+            return row
+        await asyncio.sleep(0.1)
+
+
+async def test_worker_killed_mid_job_is_redelivered(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # A short job timeout keeps arq's in-progress lease (timeout + 10 s) short for the test.
+    env = settings_env(settings.model_copy(update={"job_timeout_s": 4}))
+    job_id = (await client.post("/v1/jobs/ping", json={"hold_ms": 2500}, headers=auth)).json()["job"]["id"]
+    first = WorkerProcess("extractor", env)
+    try:
+        row = await _wait_for(sessions, job_id, {"running"}, within=30)
+        assert row.status == "running"
+        first.kill()
+    finally:
+        first.stop()
+    await asyncio.sleep(3)
+    assert (await _status(sessions, job_id)).status == "running"  # nothing finished it meanwhile
+    with WorkerProcess("extractor", env):
+        row = await _wait_for(sessions, job_id, {"succeeded", "failed"}, within=45)
+    assert row.status == "succeeded"
+    assert row.tries == 2
+    assert row.result == {"pong": True, "held_ms": 2500}
+
+
+async def test_graceful_stop_lets_the_running_job_finish(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    job_id = (await client.post("/v1/jobs/ping", json={"hold_ms": 1500}, headers=auth)).json()["job"]["id"]
+    worker = WorkerProcess("extractor", settings_env(settings))
+    try:
+        assert (await _wait_for(sessions, job_id, {"running"}, within=30)).status == "running"
+        code = await asyncio.to_thread(worker.stop, 20)
+    finally:
+        worker.kill()
+    row = await _status(sessions, job_id)
+    assert row.status == "succeeded"
+    assert row.tries == 1
+    assert code == 0
