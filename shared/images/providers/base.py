@@ -35,8 +35,14 @@ class GeneratedImage:
 class ImageProviderError(Exception):
     """``transient`` errors are retried by the job (rate limits, 5xx, timeouts); others fail it."""
 
-    def __init__(self, message: str, *, transient: bool, code: str = "image_provider_error",
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        transient: bool,
+        code: str = "image_provider_error",
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.code = code
