@@ -1,0 +1,1 @@
+"""Fake upstream services (Anthropic, OpenAI Images) on loopback, speaking the real wire formats."""
