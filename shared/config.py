@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None  # None: the offline extractor is used
     anthropic_base_url: str | None = None
     llm_model_preview: str = "claude-haiku-4-5"
-    llm_model_describe: str = "claude-sonnet-4-5"
+    llm_model_describe: str = "claude-sonnet-4-6"
     llm_max_retries: int = 4
     llm_timeout_s: float = 120.0
     llm_chunk_token_budget: int = 12_000

@@ -22,6 +22,8 @@ from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
 from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
 
+pytest_plugins = ["tests.fakes.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DB = os.environ.get("FILMASSETS_TEST_DB", "filmassets_test")
 PG = os.environ.get("FILMASSETS_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
