@@ -46,4 +46,4 @@ async def noop(run: JobRun) -> dict[str, Any]:
     return {"pong": True, "held_ms": hold_ms}
 
 
-HANDLERS = {"script.parse": script_parse, "noop": noop}
+CORE_HANDLERS = {"script.parse": script_parse, "noop": noop}

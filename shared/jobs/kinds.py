@@ -29,6 +29,9 @@ KINDS: dict[str, JobKind] = {
     for k in (
         JobKind("script.parse", "extractor", "run_script_parse"),
         JobKind("noop", "extractor", "run_noop"),
+        JobKind("extract.preview", "extractor", "run_extract_preview"),
+        JobKind("extract.confirm", "extractor", "run_extract_confirm"),
+        JobKind("asset.describe", "extractor", "run_asset_describe"),
         JobKind("storage.sweep", "imagegen", "run_storage_sweep"),
     )
 }

@@ -70,6 +70,7 @@ class JobRun:
     redis: Redis
     ctx: dict[str, Any]
     llm_calls: list[LLMUsage] = field(default_factory=list)
+    extra_cost_usd: float = 0.0  # non-LLM spend (image generations), added to the job's cost
     completed: bool = False
 
     async def progress(self, fraction: float, message: str | None = None) -> None:
@@ -104,6 +105,10 @@ class JobRun:
     def record_llm(self, usage: LLMUsage) -> None:
         self.llm_calls.append(usage)
 
+    def add_cost(self, usd: float) -> None:
+        """Record spend that is not an LLM call (an image generation), billed even if the job fails."""
+        self.extra_cost_usd += usd
+
     async def complete(self, session: AsyncSession, result: dict[str, Any] | None = None) -> None:
         """Mark the job succeeded inside the caller's transaction (guarded on ``running``)."""
         await self._write_accounting(session)
@@ -132,7 +137,8 @@ class JobRun:
             "output_tokens": Job.output_tokens + sum(c.output_tokens for c in self.llm_calls),
             "cache_write_tokens": Job.cache_write_tokens + sum(c.cache_write_tokens for c in self.llm_calls),
             "cache_read_tokens": Job.cache_read_tokens + sum(c.cache_read_tokens for c in self.llm_calls),
-            "cost_usd": Job.cost_usd + Decimal(str(round(sum(c.cost_usd for c in self.llm_calls), 6))),
+            "cost_usd": Job.cost_usd
+            + Decimal(str(round(sum(c.cost_usd for c in self.llm_calls) + self.extra_cost_usd, 6))),
         }
 
     async def _write_accounting(self, session: AsyncSession) -> None:
@@ -179,9 +185,22 @@ async def _finish(run: JobRun, *, status: str, error: dict[str, Any] | None) -> 
             values["finished_at"] = now
         await session.execute(update(Job).where(Job.id == run.id, Job.status == "running").values(**values))
     run.llm_calls.clear()
+    run.extra_cost_usd = 0.0
     await events.publish(
         run.redis, run.id, {"id": str(run.id), "kind": run.kind, "status": status, "error": error}
     )
+
+
+async def _record_spend(run: JobRun) -> None:
+    """Spend of a job cancelled mid-flight: its row is no longer ``running``, but the tokens and
+    images were still billed, so they still count."""
+    if not run.llm_calls and not run.extra_cost_usd:
+        return
+    async with session_scope(run.sessions) as session:
+        await run._write_accounting(session)
+        await session.execute(update(Job).where(Job.id == run.id).values(**run._totals()))
+    run.llm_calls.clear()
+    run.extra_cost_usd = 0.0
 
 
 async def run_job(ctx: dict[str, Any], job_id: str, handler: Handler) -> str:
@@ -228,6 +247,7 @@ async def run_job(ctx: dict[str, Any], job_id: str, handler: Handler) -> str:
         return "succeeded"
     except JobCancelled:
         log.info("job.run.cancelled")
+        await _record_spend(run)
         await events.publish(run.redis, jid, {"id": job_id, "kind": job.kind, "status": "cancelled"})
         return "cancelled"
     except (TransientJobError, UpstreamUnavailable) as exc:

@@ -26,7 +26,7 @@ from shared.models.base import Base, created_at_col, enum_check, updated_at_col,
 ASSET_TYPES = ("character", "prop", "location", "extra_archetype")
 ASSET_SOURCES = ("extracted", "manual", "cloned")
 LINK_SOURCES = ("extracted", "manual", "stage8")
-ATTEMPT_SOURCES = ("generated", "uploaded")
+ATTEMPT_SOURCES = ("generated", "uploaded", "cloned")
 VIEWS = ("front", "side", "three-quarter", "back")
 
 

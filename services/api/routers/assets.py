@@ -4,12 +4,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import ProjectDep, SessionDep, StorageDep
+from services.api.deps import ProjectDep, RequestIdDep, SessionDep, SettingsDep, StorageDep
+from shared.assets import library, service
 from shared.assets import repository as repo
-from shared.assets import service
+from shared.assets.merge import merge_assets
 from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
 from shared.common import Page, PageParams, page_params
+from shared.jobs.schemas import JobOut
+from shared.jobs.service import create_job, job_out
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
 
@@ -74,9 +78,70 @@ async def defer_asset(
     return await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
 
 
-@router.post("/{aid}/restore", summary="Bring a deferred asset back")
+class RestoreOut(BaseModel):
+    asset: AssetOut
+    job: JobOut | None = Field(description="The description pass, when the asset was never described")
+
+
+@router.post(
+    "/{aid}/restore",
+    summary="Bring a deferred asset back",
+    description="Restoring an asset that was deferred before its description pass starts that pass.",
+)
 async def restore_asset(
+    aid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+) -> RestoreOut:
+    asset = await service.set_deferred(session, project, aid, False)
+    job = None
+    if asset.described_at is None:
+        job = await create_job(
+            session,
+            settings=settings,
+            kind="asset.describe",
+            owner_id=project.owner_id,
+            project_id=project.id,
+            payload={"asset_ids": [str(asset.id)]},
+            request_id=request_id,
+        )
+    out = await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+    return RestoreOut(asset=out, job=job_out(job) if job else None)
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source_id: uuid.UUID
+    target_id: uuid.UUID
+    description: str | None = Field(default=None, max_length=8000, description="Omit to keep the target's")
+
+
+class CloneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    global_asset_id: uuid.UUID
+
+
+@router.post("/merge", summary="Merge source into target: aliases, scenes and images united, source removed")
+async def merge(body: MergeIn, project: ProjectDep, session: SessionDep, storage: StorageDep) -> AssetOut:
+    target = await merge_assets(
+        session, project, source_id=body.source_id, target_id=body.target_id, description=body.description
+    )
+    return await service.read_asset(session, storage, project_id=project.id, asset_id=target.id)
+
+
+@router.post("/clone", status_code=status.HTTP_201_CREATED, summary="Copy a library asset into this project")
+async def clone(body: CloneIn, project: ProjectDep, session: SessionDep, storage: StorageDep) -> AssetOut:
+    asset = await library.clone(session, storage, project, body.global_asset_id)
+    return await service.read_asset(session, storage, project_id=project.id, asset_id=asset.id)
+
+
+@router.post(
+    "/{aid}/promote", status_code=status.HTTP_201_CREATED, summary="Copy this asset into your library"
+)
+async def promote(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
-) -> AssetOut:
-    await service.set_deferred(session, project, aid, False)
-    return await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+) -> library.LibraryAssetOut:
+    return library.library_out(await library.promote(session, storage, project, aid), storage)

@@ -1,0 +1,176 @@
+"""Reconciling a preview with the project's assets.
+
+Rules (re-extraction after a script edit goes through the same path):
+- manual and cloned assets are never touched;
+- an extracted asset that matches an entity (key, name or alias) keeps its id, its description
+  edits, its images and its deferred state (unless the user decides again explicitly);
+- new entities become assets (kept or deferred); deleted ones are remembered, not created;
+- extracted assets whose entity vanished are marked ``stale``, never deleted;
+- extracted scene links are refreshed for the current script; links the user removed stay removed
+  and manual links are kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import ValidationFailed
+from shared.extraction.api_schemas import ConfirmSummary, DecisionIn
+from shared.extraction.merge import norm
+from shared.extraction.schemas import PreviewEntity
+from shared.models import AssetSceneLink, DismissedEntity, Project, ProjectAsset, Scene, Script
+
+if TYPE_CHECKING:
+    from shared.extraction.service import AssetIndex
+
+
+@dataclass
+class Plan:
+    entities: list[tuple[str, PreviewEntity]]
+    decisions: dict[str, DecisionIn]
+    index: AssetIndex
+    assets: list[ProjectAsset]
+    dismissed: set[str]
+    script: Script
+
+
+async def apply(
+    session: AsyncSession, project: Project, plan: Plan
+) -> tuple[ConfirmSummary, list[uuid.UUID]]:
+    scene_ids = {
+        n: sid
+        for n, sid in (
+            await session.execute(select(Scene.number, Scene.id).where(Scene.script_id == plan.script.id))
+        ).all()
+    }
+    counts = dict.fromkeys(("created", "updated", "deferred", "dismissed", "unchanged_manual", "stale"), 0)
+    seen: set[uuid.UUID] = set()
+    to_describe: list[uuid.UUID] = []
+    for key, entity in plan.entities:
+        d = plan.decisions.get(key)
+        decision = d.decision if d else ("delete" if key in plan.dismissed else "keep")
+        existing = plan.index.match(key, entity)
+        if existing is not None:
+            seen.add(existing.id)
+        if decision == "delete":
+            await _dismiss(session, project.id, key, entity)
+            counts["dismissed"] += 1
+            continue
+        if key in plan.dismissed:  # the user changed their mind
+            await session.execute(
+                delete(DismissedEntity).where(
+                    DismissedEntity.project_id == project.id, DismissedEntity.entity_key == key
+                )
+            )
+        numbers = d.scene_numbers if d and d.scene_numbers is not None else entity.scene_numbers
+        unknown = sorted(set(numbers) - scene_ids.keys())
+        if unknown:
+            raise ValidationFailed(
+                f"Decision for {key!r} names unknown scenes {unknown}", code="unknown_scene"
+            )
+        if existing is not None and existing.source != "extracted":
+            counts["unchanged_manual"] += 1
+            continue
+        mentions = [m.model_dump() for m in entity.mentions]
+        if existing is None:
+            asset = ProjectAsset(
+                id=uuid.uuid4(),
+                project_id=project.id,
+                name=(d.name if d and d.name else entity.name),
+                type=(d.type if d and d.type else entity.type),
+                description="",
+                aliases=_aliases(entity, d.name if d else None),
+                deferred=decision == "defer",
+                source="extracted",
+                stale=False,
+                entity_key=key,
+                version=1,
+                meta={"mentions": mentions, "extracted_from_version": plan.script.version},
+            )
+            session.add(asset)
+            await session.flush()
+            counts["created"] += 1
+        else:
+            asset = existing
+            asset.aliases = _union(asset.aliases or [], _aliases(entity, None), asset.name)
+            asset.meta = {
+                **(asset.meta or {}),
+                "mentions": mentions,
+                "extracted_from_version": plan.script.version,
+            }
+            asset.stale = False
+            if d is not None:
+                asset.deferred = decision == "defer"
+                if d.name:
+                    asset.name = d.name
+                if d.type:
+                    asset.type = d.type
+            asset.version += 1
+            counts["updated"] += 1
+        if asset.deferred:
+            counts["deferred"] += 1
+        await _refresh_links(session, asset.id, [scene_ids[n] for n in numbers], set(scene_ids.values()))
+        if not asset.deferred and asset.described_at is None:
+            to_describe.append(asset.id)
+    for asset in plan.assets:
+        if asset.source == "extracted" and asset.id not in seen and not asset.stale:
+            asset.stale = True
+            asset.version += 1
+            counts["stale"] += 1
+    await session.flush()
+    return ConfirmSummary(**counts, to_describe=len(to_describe)), to_describe
+
+
+def _aliases(entity: PreviewEntity, renamed: str | None) -> list[str]:
+    names = list(entity.aliases)
+    if renamed and norm(renamed) != norm(entity.name):
+        names.insert(0, entity.name)
+    return names
+
+
+def _union(old: list[str], new: list[str], name: str) -> list[str]:
+    seen = {norm(name)} | {norm(a) for a in old}
+    out = list(old)
+    for a in new:
+        if norm(a) not in seen:
+            seen.add(norm(a))
+            out.append(a)
+    return out
+
+
+async def _dismiss(session: AsyncSession, project_id: uuid.UUID, key: str, entity: PreviewEntity) -> None:
+    stmt = insert(DismissedEntity).values(
+        id=uuid.uuid4(), project_id=project_id, entity_key=key, name=entity.name, type=entity.type
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["project_id", "entity_key"]))
+
+
+async def _refresh_links(
+    session: AsyncSession, asset_id: uuid.UUID, wanted: list[uuid.UUID], current_scenes: set[uuid.UUID]
+) -> None:
+    links = list(
+        await session.scalars(
+            select(AssetSceneLink).where(
+                AssetSceneLink.asset_id == asset_id, AssetSceneLink.scene_id.in_(current_scenes)
+            )
+        )
+    )
+    have = {link.scene_id for link in links}
+    target = set(wanted)
+    for link in links:
+        if link.source == "extracted" and link.scene_id not in target and not link.removed:
+            await session.delete(link)
+    for scene_id in wanted:
+        if scene_id not in have:
+            session.add(
+                AssetSceneLink(
+                    id=uuid.uuid4(), asset_id=asset_id, scene_id=scene_id, source="extracted", removed=False
+                )
+            )
+    await session.flush()
