@@ -1,0 +1,218 @@
+"""Props and extras: upper-case nouns and crowd nouns in the action lines."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from shared.extraction.offline_characters import Cast
+from shared.extraction.offline_index import Found, ScriptIndex
+from shared.extraction.offline_lexicon import (
+    ADJECTIVE_ENDINGS,
+    ADJECTIVES,
+    ANIMALS,
+    BODY_PARTS,
+    CAMERA_WORDS,
+    COLOURS,
+    CROWD_LEADS,
+    CROWD_NOUNS,
+    CROWD_QUALIFIED,
+    DETERMINERS,
+    EMPHASIS_WORDS,
+    FOLLOWERS,
+    FUNCTION_WORDS,
+    PERSON_NOUNS,
+    PLACE_NOUNS,
+    SOUND_WORDS,
+    TIME_WORDS,
+)
+from shared.extraction.offline_text import Word, caps_runs, fold, is_caps, name_pattern, sentence_at
+
+_MAX_PROP_WORDS = 4
+# How far back a determiner may sit: "a pile of stolen COSMETICS" (of), "a battered old TRUNK".
+_CONTEXT_WORDS = 3
+_CLAUSE_BREAK = re.compile(r"[.!?;:()\[\]\"“”\n]")
+_LOWER_WORD = re.compile(r"[a-z][a-z'’\-]*")
+# Verb and adverb endings: "SLAMMED", "SCREAMING", "SLOWLY" are action, not things.
+_NOT_A_NOUN = re.compile(r"(?:ED|ING|LY|TION|SION|NESS|ITY|ISM)$")
+_SOUNDLIKE = re.compile(r"([A-Z])\1\1")  # "VRROOOM", "AAAAH"
+_HEARD = re.compile(r"\b(?:hears?|hearing|sound of|noise of)\b", re.IGNORECASE)
+# A sentence mostly in upper case is a sign, a title or shouting, not an introduction.
+_SHOUTED_SHARE = 0.6
+_SHOUTED_MIN_LETTERS = 6
+_NOUNS_LOOKING_LIKE_VERBS = frozenset(
+    {"PAINTING", "PAINTINGS", "RING", "STRING", "BUILDING", "CEILING", "BED"}
+)
+_PERSON_SUFFIX = re.compile(r"(?:MAN|MEN|WOMAN|WOMEN)$")
+_CROWD = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(CROWD_NOUNS)) + r")(?![A-Za-z])", re.IGNORECASE)
+_LED_CROWD = re.compile(
+    r"\b(?:" + "|".join(sorted(CROWD_LEADS)) + r")\s+of\s+(?:[a-z]+\s+)?(?P<noun>[A-Z][A-Z'\-]+S)\b"
+)
+
+
+def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> list[Found]:
+    """Props are the upper-case nouns the writer introduces with an article or a possessive
+    ("He pulls out a REVOLVER", "Mom's PORSCHE"); later mentions in any case count too."""
+    props: dict[str, Found] = {}
+    for action in index.actions:
+        for run in caps_runs(action.text):
+            phrase = _prop_phrase(action.text, run, cast.name_words, place_words)
+            if phrase is not None and phrase not in props:
+                props[phrase] = Found(type="prop", name=index.casing.display(phrase, acronyms=True))
+    if not props:
+        return []
+    pattern = name_pattern(props, ignore_case=True)
+    for action in index.actions:
+        for match in pattern.finditer(action.text):
+            quote = sentence_at(action.text, match.start())
+            props[fold(match[1])].see(action.scene, action.position, match.start(), quote)
+    return list(props.values())
+
+
+def _prop_phrase(
+    text: str, run: list[Word], names: Collection[str], place_words: Collection[str]
+) -> str | None:
+    tokens = [fold(word.text) for word in run]
+    determined = False
+    if len(tokens) > 1 and tokens[0].endswith("'S"):
+        tokens, determined = tokens[1:], True  # "SCOTT'S PAINTINGS": the owner is context
+    while len(tokens) > 1 and tokens[0] in EMPHASIS_WORDS:
+        tokens = tokens[1:]
+    if not tokens or len(tokens) > _MAX_PROP_WORDS:
+        return None
+    if any(token in FUNCTION_WORDS or token in SOUND_WORDS or token in CAMERA_WORDS for token in tokens):
+        return None
+    if any(token in TIME_WORDS or token in names or not token[0].isalpha() for token in tokens):
+        return None
+    last = tokens[-1]
+    if last in EMPHASIS_WORDS or last in ANIMALS or last in PLACE_NOUNS or last in BODY_PARTS:
+        return None
+    if _is_person(last) or last in place_words or last.lower() in CROWD_NOUNS or _SOUNDLIKE.search(last):
+        return None
+    if _NOT_A_NOUN.search(last) and last not in _NOUNS_LOOKING_LIKE_VERBS:
+        return None
+    if not (determined or _determined(text, run[0].start)) or not _ends_phrase(text, run[-1].end):
+        return None
+    if _HEARD.search(sentence_at(text, run[0].start)) or _shouted(_clause_before(text, run[0].start)):
+        return None
+    return " ".join(tokens)
+
+
+def _is_person(word: str) -> bool:
+    singular = word[:-2] if word.endswith("ES") else word[:-1] if word.endswith("S") else word
+    return word in PERSON_NOUNS or singular in PERSON_NOUNS or _PERSON_SUFFIX.search(word) is not None
+
+
+def _ends_phrase(text: str, end: int) -> bool:
+    """The upper-case words are the head of their phrase: "an EMPTY bottle" is not a prop, "a DOG
+    barks" is a dog. Action is written in the present tense, so the next word is a verb in -s, a
+    preposition, or punctuation."""
+    rest = text[end:]
+    if rest.startswith("!"):
+        return False  # "with a KEE-YA!" is a sound
+    if not rest.startswith((" ", "\n")):
+        return True
+    following = rest.split(maxsplit=1)[0] if rest.strip() else ""
+    if not following or not following[0].islower():
+        return True
+    bare = following.strip(",.;:!?")
+    return bare in FOLLOWERS or bare.endswith(("s", "ed", "ing")) or bare != following
+
+
+def _shouted(clause: str) -> bool:
+    """ "HIJACKING IS A FEDERAL OFFENSE" is a sign's text, not an introduction."""
+    letters = [ch for ch in clause if ch.isalpha()]
+    return len(letters) >= _SHOUTED_MIN_LETTERS and sum(
+        ch.isupper() for ch in letters
+    ) > _SHOUTED_SHARE * len(letters)
+
+
+def _clause_before(text: str, start: int) -> str:
+    before = text[:start]
+    cut = max((match.end() for match in _CLAUSE_BREAK.finditer(before)), default=0)
+    return before[cut:]
+
+
+def _determined(text: str, start: int) -> bool:
+    """Whether an article, possessive or 'of'/'with' precedes the word in the same clause, with
+    only adjectives between: "a battered old TRUNK", but not "Steel's face FILLS the scope"."""
+    for word in list(reversed(_clause_before(text, start).split()))[:_CONTEXT_WORDS]:
+        if word.lower() in DETERMINERS or word.endswith(("'s", "’s")):
+            return True
+        if not _is_adjective(word):
+            return False
+    return False
+
+
+def _is_adjective(word: str) -> bool:
+    if not _LOWER_WORD.fullmatch(word):
+        return False
+    return word in ADJECTIVES or word in COLOURS or "-" in word or word.endswith(ADJECTIVE_ENDINGS)
+
+
+def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
+    """Extras archetypes from plural crowd nouns in the action ("PASSENGERS", "soldiers", "a crowd
+    of REPORTERS") and from crowd cues ("RANDY & PASSENGERS" seeds Passengers)."""
+    extras: dict[str, Found] = {}
+
+    def add(phrase: str, scene: int, position: int, offset: int, quote: str) -> None:
+        key = fold(phrase)
+        if key in cast.name_words:
+            return
+        found = extras.setdefault(
+            key, Found(type="extra_archetype", name=index.casing.display(key, acronyms=True))
+        )
+        found.see(scene, position, offset, quote)
+
+    for action in index.actions:
+        text = action.text
+        for match in _CROWD.finditer(text):
+            if _is_modifier(text, match.end()):
+                continue
+            add(
+                _with_modifier(text, match),
+                action.scene,
+                action.position,
+                match.start(),
+                sentence_at(text, match.start()),
+            )
+        for match in _LED_CROWD.finditer(text):
+            if match["noun"].lower() not in CROWD_NOUNS and fold(match["noun"]) not in cast.name_words:
+                add(
+                    match["noun"],
+                    action.scene,
+                    action.position,
+                    match.start("noun"),
+                    sentence_at(text, match.start()),
+                )
+    for seed in cast.crowd_seeds:
+        add(seed.noun, seed.scene, seed.position, 0, seed.quote)
+    return list(extras.values())
+
+
+def _is_modifier(text: str, end: int) -> bool:
+    """ "police detective", "the pilots' seats": the crowd noun qualifies something else."""
+    rest = text[end:]
+    if rest.startswith(("'", "’")):
+        return True
+    following = (
+        rest.split(maxsplit=1)[0].strip(",.;:!?").upper() if rest.startswith(" ") and rest.strip() else ""
+    )
+    return bool(following) and (following in PERSON_NOUNS or following in CROWD_QUALIFIED)
+
+
+def _with_modifier(text: str, match: re.Match[str]) -> str:
+    """'SECURITY GUARDS' keeps its upper-case modifier; 'the guards' is just Guards."""
+    noun = match[1]
+    if not noun.isupper():
+        return noun
+    before = text[: match.start()]
+    previous = before.rstrip().rsplit(maxsplit=1)[-1] if before.strip() and before.endswith(" ") else ""
+    folded = fold(previous)
+    if (
+        is_caps(previous)
+        and previous.isalpha()
+        and folded not in FUNCTION_WORDS | CAMERA_WORDS | EMPHASIS_WORDS
+    ):
+        return f"{previous} {noun}"
+    return noun
