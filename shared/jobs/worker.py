@@ -4,6 +4,7 @@ outbox relay as a periodic task on each worker's own queue."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -95,6 +96,9 @@ def build_worker_settings(
         "keep_result": 60,
         "max_tries": settings.job_max_tries + 2,
         "health_check_interval": 10,
+        # One key per host, so a pod's probe (``arq --check`` run inside it) sees its own worker,
+        # not any healthy worker on the same queue.
+        "health_check_key": f"{queue}:health-check:{socket.gethostname()}",
         "job_completion_wait": settings.shutdown_grace_s,
         "job_serializer": serialize,
         "job_deserializer": deserialize,

@@ -1,0 +1,206 @@
+"""Extraction cost and wall time on airplane.fountain: our two passes next to the naive design of
+seed 004 (one pass-1 call with the whole script, then one pass-2 call per entity, sequential),
+both through the real anthropic SDK against the fake Anthropic server with a latency model
+(0.5 s + 1 ms per output token), in the same run. Also the offline extractor's wall time.
+
+Run: python bench/bench_extraction.py   (or: make bench / python -m bench extraction)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, SecretStr
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shared.config import Settings  # noqa: E402
+from shared.logging import configure_logging  # noqa: E402
+from shared.extraction import offline, passes  # noqa: E402
+from shared.extraction.prompts import load  # noqa: E402
+from shared.extraction.schemas import EntityDescription, PreviewEntity  # noqa: E402
+from shared.llm.client import LLMCall, LLMClient  # noqa: E402
+from shared.scripts.parser import ParsedScript, parse_script  # noqa: E402
+from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
+from tests.fakes.screenplay_responder import ScreenplayResponder  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "samples" / "airplane.fountain"
+
+
+@dataclass
+class Tally:
+    calls: list[LLMCall] = field(default_factory=list)
+
+    def record(self, call: LLMCall) -> None:
+        self.calls.append(call)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(c.usage, attr) for c in self.calls)
+
+    def input_cost(self, client: LLMClient) -> float:
+        cost = 0.0
+        for c in self.calls:
+            p = client.prices_for(c.model)
+            u = c.usage
+            cost += (
+                u.input_tokens * p.input
+                + u.cache_creation_input_tokens * p.cache_write
+                + u.cache_read_input_tokens * p.cache_read
+            ) / 1e6
+        return cost
+
+    def cost(self) -> float:
+        return sum(c.cost_usd for c in self.calls)
+
+
+class NaiveEntities(BaseModel):
+    entities: list[PreviewEntity]
+
+
+class NaiveDescription(BaseModel):
+    descriptions: list[EntityDescription]
+
+
+class NaiveResponder(ScreenplayResponder):
+    """Answers the naive pass 1 with every entity and every mention (seed 004 asks for all mentions
+    of all entities in one answer); other tools as the screenplay responder does."""
+
+    def __init__(self, truth: list[PreviewEntity]) -> None:
+        super().__init__()
+        self.truth = truth
+
+    def __call__(self, body: dict[str, object]) -> dict[str, object] | str:
+        if (body.get("tool_choice") or {}).get("name") == "naive_entities":  # type: ignore[union-attr]
+            out = []
+            for e in self.truth:
+                quote = e.mentions[0].quote if e.mentions else e.name
+                out.append(
+                    {
+                        "name": e.name,
+                        "type": e.type,
+                        "aliases": e.aliases,
+                        "mentions": [{"scene_number": n, "quote": quote[:160]} for n in e.scene_numbers],
+                    }
+                )
+            return {"entities": out}
+        return super().__call__(body)
+
+
+async def ours(script: ParsedScript, settings: Settings, client: LLMClient) -> tuple[Tally, float, int]:
+    tally = Tally()
+    start = time.perf_counter()
+    entities = await passes.preview(script, settings=settings, llm=client, record=tally.record)
+    await passes.describe(
+        script,
+        entities,
+        settings=settings,
+        llm=client,
+        style_hint="film noir, high contrast",
+        record=tally.record,
+    )
+    return tally, time.perf_counter() - start, len(entities)
+
+
+async def naive(text: str, settings: Settings, client: LLMClient) -> tuple[Tally, float, int]:
+    tally = Tally()
+    start = time.perf_counter()
+    system = (
+        "You are a screenplay analyst. Extract all unique characters, props, locations and extras "
+        "from this script with every mention (scene number and excerpt)."
+    )
+    found, call = await client.structured(
+        model=settings.llm_model_preview,
+        system=system,
+        messages=[{"role": "user", "content": f"Analyze this screenplay:\n\n{text}"}],
+        schema=NaiveEntities,
+        tool_name="naive_entities",
+        tool_description="All entities with mentions",
+        max_tokens=64000,
+        purpose="naive-preview",
+    )
+    tally.record(call)
+    describe_system = load("describe_system")
+    for e in found.entities:  # one call per entity, sequential, no caching (seed 004)
+        mentions = "\n".join(f"Scene {m.scene_number}: {m.quote}" for m in e.mentions)
+        user = (
+            f"- {e.name} ({e.type})\nStyle context: film noir, high contrast\n\n"
+            f"All script mentions:\n{mentions}"
+        )
+        _, call = await client.structured(
+            model=settings.llm_model_describe,
+            system=describe_system,
+            messages=[{"role": "user", "content": user}],
+            schema=NaiveDescription,
+            tool_name="naive_describe",
+            tool_description="Describe the asset",
+            max_tokens=1024,
+            purpose="naive-describe",
+        )
+        tally.record(call)
+    return tally, time.perf_counter() - start, len(found.entities)
+
+
+def row(name: str, t: Tally, wall: float, entities: int, client: LLMClient) -> str:
+    return (
+        f"{name:<8} {entities:>8} {len(t.calls):>6} {t.total('input_tokens'):>10} "
+        f"{t.total('cache_creation_input_tokens'):>8} {t.total('cache_read_input_tokens'):>8} "
+        f"{t.total('output_tokens'):>8} {t.input_cost(client):>10.4f} {t.cost():>9.4f} {wall:>8.1f}"
+    )
+
+
+async def main() -> None:
+    configure_logging(Settings(log_level="WARNING"), process="bench")
+    if not SAMPLE.exists():
+        print(f"skipped: {SAMPLE} not found")
+        return
+    text = SAMPLE.read_text()
+    t0 = time.perf_counter()
+    script = parse_script(text)
+    seeds = offline.preview_entities(script)
+    offline.describe_entities(script, seeds)
+    offline_s = time.perf_counter() - t0
+
+    with FakeAnthropic(latency_base_s=0.5, latency_per_output_token_s=0.001) as fake:
+        settings = Settings(
+            environment="test",
+            anthropic_api_key=SecretStr(fake.api_key),
+            anthropic_base_url=fake.base_url,
+            llm_max_retries=2,
+        )
+        client = LLMClient.from_settings(settings)
+        try:
+            fake.responder = ScreenplayResponder()
+            mine, mine_wall, mine_n = await ours(script, settings, client)
+            truth = await passes.preview(script, settings=settings, llm=client, record=lambda c: None)
+            fake.responder = NaiveResponder(truth)
+            fake.clear_cache()
+            base, base_wall, base_n = await naive(text, settings, client)
+        finally:
+            await client.aclose()
+
+    print(
+        f"airplane.fountain: {len(script.scenes)} scenes; latency model 0.5 s + 1 ms/output token; "
+        f"prices/MTok preview {settings.llm_preview_price_input_per_mtok}/{settings.llm_preview_price_output_per_mtok}, "
+        f"describe {settings.llm_price_input_per_mtok}/{settings.llm_price_output_per_mtok} (in/out)"
+    )
+    print(
+        f"{'design':<8} {'entities':>8} {'calls':>6} {'input':>10} {'c.write':>8} {'c.read':>8} {'output':>8} "
+        f"{'input $':>10} {'total $':>9} {'wall s':>8}"
+    )
+    print(row("ours", mine, mine_wall, mine_n, client))
+    print(row("naive", base, base_wall, base_n, client))
+    in_ratio = mine.input_cost(client) / base.input_cost(client)
+    wall_ratio = mine_wall / base_wall
+    print(f"billed input cost ours/naive: {in_ratio:.1%} (target <= 40%)")
+    print(f"total cost ours/naive:        {mine.cost() / base.cost():.1%}")
+    print(f"wall time ours/naive:         {wall_ratio:.1%} (target <= 20%)")
+    print(f"offline extractor (parse + preview + describe): {offline_s:.2f} s (target < 2 s)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
