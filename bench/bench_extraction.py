@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shared.config import Settings  # noqa: E402
-from shared.logging import configure_logging  # noqa: E402
 from shared.extraction import offline, passes  # noqa: E402
 from shared.extraction.prompts import load  # noqa: E402
 from shared.extraction.schemas import EntityDescription, PreviewEntity  # noqa: E402
 from shared.llm.client import LLMCall, LLMClient  # noqa: E402
+from shared.logging import configure_logging  # noqa: E402
 from shared.scripts.parser import ParsedScript, parse_script  # noqa: E402
 from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 from tests.fakes.screenplay_responder import ScreenplayResponder  # noqa: E402
@@ -185,12 +185,13 @@ async def main() -> None:
 
     print(
         f"airplane.fountain: {len(script.scenes)} scenes; latency model 0.5 s + 1 ms/output token; "
-        f"prices/MTok preview {settings.llm_preview_price_input_per_mtok}/{settings.llm_preview_price_output_per_mtok}, "
-        f"describe {settings.llm_price_input_per_mtok}/{settings.llm_price_output_per_mtok} (in/out)"
+        f"USD/MTok in/out: preview {settings.llm_preview_price_input_per_mtok}/"
+        f"{settings.llm_preview_price_output_per_mtok}, "
+        f"describe {settings.llm_price_input_per_mtok}/{settings.llm_price_output_per_mtok}"
     )
     print(
-        f"{'design':<8} {'entities':>8} {'calls':>6} {'input':>10} {'c.write':>8} {'c.read':>8} {'output':>8} "
-        f"{'input $':>10} {'total $':>9} {'wall s':>8}"
+        f"{'design':<8} {'entities':>8} {'calls':>6} {'input':>10} {'c.write':>8} {'c.read':>8} "
+        f"{'output':>8} {'input $':>10} {'total $':>9} {'wall s':>8}"
     )
     print(row("ours", mine, mine_wall, mine_n, client))
     print(row("naive", base, base_wall, base_n, client))

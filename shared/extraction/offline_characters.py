@@ -34,7 +34,8 @@ class CrowdSeed:
 @dataclass(slots=True)
 class Cast:
     characters: list[Found] = field(default_factory=list)
-    # Every written form that names a character, folded; props and locations must not reuse them.
+    # Words of the characters' names (folded), minus words the script also writes in lower case:
+    # an upper-case run containing one is a person, never a prop or a sub-area.
     name_words: set[str] = field(default_factory=set)
     crowd_seeds: list[CrowdSeed] = field(default_factory=list)
 
@@ -55,6 +56,9 @@ def classify_cue(cue: str) -> tuple[str, list[str]]:
 
 
 def find_characters(index: ScriptIndex) -> Cast:
+    """Speakers from the cues (extensions folded, groups and devices set aside), renamed to the
+    full name the action introduces them with when that is unambiguous, plus every scene where
+    the action names them."""
     cast = Cast()
     speakers: dict[str, Found] = {}
     for speech in index.speeches:

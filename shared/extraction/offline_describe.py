@@ -27,6 +27,8 @@ _QUOTE = 240
 _APPOSITIVE_WORDS = 14
 _APPOSITIVE = re.compile(r"^\s*(?:\((?P<paren>[^)]{1,60})\)|,\s*(?P<clause>[^.;!?]{3,120}?)(?:,|\.|$))")
 _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)?")
+# Times of day that say how a set is lit; "LATER" or "SAME" say nothing about it.
+_LIGHT = frozenset({"DAY", "NIGHT", "MORNING", "EVENING", "AFTERNOON", "DUSK", "DAWN", "SUNSET", "SUNRISE"})
 _Predicate = Callable[[str], bool]
 
 
@@ -42,15 +44,14 @@ def describe(
 ) -> list[EntityDescription]:
     speeches = _speech_counts(index, entities)
     lead = max((speeches.get(entity.name, 0) for entity in entities if entity.type == "character"), default=0)
-    others = [entity.name for entity in entities if entity.type == "character"]
+    owners = _name_owners(index, entities)
     results: list[EntityDescription] = []
     for entity in entities:
         evidence = _evidence(index, entity)
         if entity.type == "character":
             count = speeches.get(entity.name, 0)
             priority = count >= max(_MAIN_CAST_MIN_SPEECHES, _MAIN_CAST_SHARE * lead)
-            rivals = [name for name in others if name != entity.name]
-            conflicts = _conflicts(evidence, APPEARANCE_NOUNS, _owned_by(rivals))
+            conflicts = _conflicts(evidence, APPEARANCE_NOUNS, _only_names(owners, entity.name))
         else:
             priority = len(set(entity.scene_numbers)) >= _RECURRING_SCENES
             conflicts = _conflicts(evidence, _head_nouns(entity), lambda _sentence: True)
@@ -86,21 +87,43 @@ def _speech_counts(index: ScriptIndex, entities: Sequence[PreviewEntity]) -> dic
     return counts
 
 
-def _variants(entity: PreviewEntity) -> list[str]:
+def _variants(index: ScriptIndex, entity: PreviewEntity) -> set[str]:
+    """How the action may write the entity. Characters match case-sensitively, in capitals or
+    in display case ("JUNO", "Juno"), so the name "Mark" is not the verb "mark"."""
     forms = {entity.name, *entity.aliases}
     if entity.type == "location":
         forms = {form.split(" - ")[0] for form in forms}
-    return sorted({form for form in forms if len(form) > 1}, key=lambda form: (-len(form), form))
+    if entity.type == "character":
+        forms |= {fold(form) for form in forms} | {index.casing.display(fold(form)) for form in forms}
+    return {form for form in forms if len(form) > 1}
+
+
+def _name_owners(index: ScriptIndex, entities: Sequence[PreviewEntity]) -> dict[str, str]:
+    """Each written form of a character name -> the character, for forms only one of them uses."""
+    claims: dict[str, set[str]] = {}
+    for entity in entities:
+        if entity.type == "character":
+            for form in _variants(index, entity):
+                claims.setdefault(form, set()).add(entity.name)
+    return {form: names.pop() for form, names in claims.items() if len(names) == 1}
+
+
+def _only_names(owners: dict[str, str], name: str) -> _Predicate:
+    """Whether a sentence names no character but ``name``: "Mary, in a green dress, smiles at
+    John's black hat" says nothing certain about either one's colours."""
+    pattern = name_pattern(owners) if owners else None
+
+    def only(sentence: str) -> bool:
+        if pattern is None:
+            return True
+        named = {owners.get(match[1].replace("’", "'"), name) for match in pattern.finditer(sentence)}
+        return named <= {name}
+
+    return only
 
 
 def _evidence(index: ScriptIndex, entity: PreviewEntity) -> list[_Evidence]:
-    variants = _variants(entity)
-    if entity.type == "character":
-        shown = {index.casing.display(fold(form)) for form in variants}
-        variants = sorted(
-            {*variants, *shown, *(fold(form) for form in variants)}, key=lambda form: (-len(form), form)
-        )
-    pattern = name_pattern(variants, ignore_case=entity.type != "character")
+    pattern = name_pattern(_variants(index, entity), ignore_case=entity.type != "character")
     found: list[_Evidence] = []
     scenes = entity.scene_numbers or [scene.number for scene in index.scenes]
     for action in index.actions_in(scenes):
@@ -191,9 +214,6 @@ def _location_lead(index: ScriptIndex, entity: PreviewEntity) -> str:
     return lead
 
 
-_LIGHT = {"DAY", "NIGHT", "MORNING", "EVENING", "AFTERNOON", "DUSK", "DAWN", "SUNSET", "SUNRISE"}
-
-
 def _opening_action(index: ScriptIndex, scenes: list[int]) -> _Evidence | None:
     for scene in index.scenes:
         if scene.number in scenes and scene.int_ext:
@@ -222,11 +242,6 @@ def _is_visual(sentence: str) -> bool:
 def _head_nouns(entity: PreviewEntity) -> set[str]:
     head = entity.name.split(" - ")[0].split()[-1].lower() if entity.name.split() else ""
     return {head, head.rstrip("s")} - {""}
-
-
-def _owned_by(rivals: list[str]) -> _Predicate:
-    lowered = [rival.lower() for rival in rivals]
-    return lambda sentence: not any(rival in sentence.lower() for rival in lowered)
 
 
 def _conflicts(

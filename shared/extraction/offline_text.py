@@ -58,9 +58,9 @@ class Casing:
         return word[:1].upper() + word[1:].lower()
 
     def display(self, text: str, *, acronyms: bool = False) -> str:
-        """Display form of an upper-case name; mixed-case text is kept as written. ``acronyms``
-        keeps short words the script only ever writes in capitals (for things, not people)."""
-        if not text.isupper():
+        """Display form of a name written in one case; mixed-case text is kept as written.
+        ``acronyms`` keeps short words the script only writes in capitals (for things, not people)."""
+        if text not in {text.upper(), text.lower()}:
             return " ".join(text.split())
         shown = _LETTERS.sub(lambda match: self.word(match[0], acronyms=acronyms), fold(text))
         shown = _ORDINAL.sub(lambda match: match[0].lower(), shown)

@@ -72,6 +72,8 @@ def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> 
 def _prop_phrase(
     text: str, run: list[Word], names: Collection[str], place_words: Collection[str]
 ) -> str | None:
+    """The prop an upper-case run introduces, folded, or ``None`` when the run is a person, a
+    place, a sound, a camera note, emphasis or a shouted line."""
     tokens = [fold(word.text) for word in run]
     determined = False
     if len(tokens) > 1 and tokens[0].endswith("'S"):
@@ -99,13 +101,13 @@ def _prop_phrase(
 
 
 def _is_person(word: str) -> bool:
-    singular = word[:-2] if word.endswith("ES") else word[:-1] if word.endswith("S") else word
-    return word in PERSON_NOUNS or singular in PERSON_NOUNS or _PERSON_SUFFIX.search(word) is not None
+    forms = {word, word.removesuffix("S"), word.removesuffix("ES")}  # NURSES, WITNESSES
+    return bool(forms & PERSON_NOUNS) or _PERSON_SUFFIX.search(word) is not None
 
 
 def _ends_phrase(text: str, end: int) -> bool:
-    """The upper-case words are the head of their phrase: "an EMPTY bottle" is not a prop, "a DOG
-    barks" is a dog. Action is written in the present tense, so the next word is a verb in -s, a
+    """The upper-case words are the head of their phrase: "an EMPTY bottle" is not a prop, "the
+    PHONE rings" is a phone. Action is written in the present tense, so the next word is a verb in -s, a
     preposition, or punctuation."""
     rest = text[end:]
     if rest.startswith("!"):

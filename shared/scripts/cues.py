@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.scripts.elements import normalize_space
+from shared.scripts.elements import normalize_space, word_set
 from shared.scripts.headings import is_heading
 
 # Extensions written without parentheses, as in "JUNO V.O." or "MARK CONT'D".
@@ -19,16 +19,16 @@ _PARENTHETICAL = re.compile(r"\([^()]*\)?")
 # First words of upper-case lines that direct the camera or the edit rather than name a speaker.
 # Scripts converted from PDFs (airplane.fountain) put "INSERT - SIGN" or "BACK TO ELAINE" directly
 # above the text they introduce, which looks exactly like a cue followed by dialogue.
-_DIRECTION_WORDS = frozenset(
+_DIRECTION_WORDS = word_set(
     """
     ANGLE ANGLES CLOSE CLOSEUP CLOSE-UP CLOSER WIDE WIDER EXTREME INSERT BACK CUT FADE DISSOLVE
     SMASH MATCH JUMP SUPER SUPERIMPOSE TITLE TITLES CREDITS INTERCUT MONTAGE SERIES END LATER
     CONTINUED CONTINUOUS MORE OMITTED ESTABLISHING FLASHBACK PAN TRACKING AERIAL REVERSE POV ON SFX
     VFX SUBTITLE SUBTITLES FREEZE SPLIT ZOOM DOLLY SLOW TIME BEGIN OPENING
-    """.split()
+    """
 )
 # Last words of shot descriptions laid out like cues ("ARAB NEWS SET", "STRIKER'S POV").
-_SHOT_WORDS = frozenset({"POV", "SHOT", "SHOTS", "SET", "NEWSCAST", "FOOTAGE", "MONTAGE", "SEQUENCE"})
+_SHOT_WORDS = word_set("POV SHOT SHOTS SET NEWSCAST FOOTAGE MONTAGE SEQUENCE")
 _NUMBER = re.compile(r"^\d+[A-Z]{0,3}\.?$")
 _MAX_CUE_LENGTH = 50
 _MAX_CUE_WORDS = 6

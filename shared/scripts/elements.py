@@ -134,15 +134,21 @@ def assemble_scenes(
     )
 
 
-_EMPHASIS = re.compile(r"(?<!\\)(\*{1,3}|_)(?=\S)(.+?)(?<=\S)(?<!\\)\1")
+# Underlines must sit on word edges so "snake_case_name" survives.
+_EMPHASIS = re.compile(r"(?<!\\)(\*{1,3})(?=\S)(.+?)(?<=\S)(?<!\\)\1|(?<![\w\\])(_)(?=\S)(.+?)(?<=\S)_(?!\w)")
 
 
 def strip_emphasis(text: str) -> str:
     """Remove Fountain emphasis markers (``*italic*``, ``**bold**``, ``_underline_``) and escapes."""
     previous = None
     while previous != text:
-        previous, text = text, _EMPHASIS.sub(r"\2", text)
+        previous, text = text, _EMPHASIS.sub(lambda match: match[2] or match[4], text)
     return text.replace("\\*", "*").replace("\\_", "_")
+
+
+def word_set(text: str, separator: str | None = None) -> frozenset[str]:
+    """A word list written as prose, one entry per ``separator`` (whitespace by default)."""
+    return frozenset(word.strip() for word in text.split(separator) if word.strip())
 
 
 def normalize_space(text: str) -> str:

@@ -17,17 +17,18 @@ from shared.scripts.elements import (
     assemble_scenes,
     split_lines,
     strip_emphasis,
+    word_set,
 )
 from shared.scripts.headings import is_heading, parse_heading
 
 _BONEYARD = re.compile(r"/\*.*?\*/", re.DOTALL)
 _NOTE = re.compile(r"\[\[.*?\]\]", re.DOTALL)
 _TITLE_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9 _.\-]{0,40}?):\s*(.*)$")
-_KNOWN_TITLE_KEYS = frozenset(
-    "title|credit|author|authors|source|draft date|date|contact|notes|copyright|revision|format".split("|")
+_KNOWN_TITLE_KEYS = word_set(
+    "title|credit|author|authors|source|draft date|date|contact|notes|copyright|revision|format", "|"
 )
-_KNOWN_TRANSITIONS = frozenset(
-    "FADE IN:|FADE OUT.|FADE OUT|FADE TO BLACK.|FADE TO BLACK|CUT TO BLACK.|CUT TO BLACK|IRIS OUT.".split("|")
+_KNOWN_TRANSITIONS = word_set(
+    "FADE IN:|FADE OUT.|FADE OUT|FADE TO BLACK.|FADE TO BLACK|CUT TO BLACK.|CUT TO BLACK|IRIS OUT.", "|"
 )
 
 
@@ -114,7 +115,7 @@ def read_body(
         if raw is None:
             continue
         text = raw.strip()
-        if not text or (markup and text.startswith(("#", "=")) and not text.startswith("=>")):
+        if not text or (markup and text.startswith(("#", "="))):
             # Sections (#), synopses (=) and page breaks (===) only structure the writer's outline.
             body.open_kind, after_blank, in_speech = None, True, False
             continue
@@ -154,11 +155,13 @@ def _classify(
             return "lyric", text[1:].strip()
         if text.startswith("!"):
             return "action", text[1:].strip()
+    if is_heading(text) and (after_blank or text[:3].isupper()):
+        # Fountain wants a blank line before a heading; hand-typed drafts forget it, but an
+        # upper-case "INT." opening a line is a heading all the same.
+        return "heading", text
     if not after_blank:
         return "action", text
     if markup and text.startswith(".") and len(text) > 1 and text[1] != ".":
-        return "heading", text
-    if is_heading(text):
         return "heading", text
     upper = not any(ch.islower() for ch in text)
     if upper and next_blank and (text.endswith("TO:") or text in _KNOWN_TRANSITIONS):

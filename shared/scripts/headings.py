@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.scripts.elements import HeadingMark, normalize_space
+from shared.scripts.elements import HeadingMark, normalize_space, word_set
 
 # "INT.", "EXT:", "INT -", "I/E", "INT./EXT.", "EST." ... Case-insensitive because converted scripts
 # (the Trelby sample among them) and hand-typed drafts write "Int." as often as "INT.".
@@ -20,14 +20,14 @@ _TRAILING_TAG = re.compile(r"\s*[-–—,]*\s*\(([^()]*)\)\s*$")
 # "SU-CHIN" stay whole while "BASEMENT- NIGHT" and "HOUSE -- LATER" split.
 _SEPARATOR = re.compile(r"\s*(?:--+|—|–)\s*|\s+-\s*|\s*-\s+|\s*,\s*")
 
-_TIME_WORDS = frozenset(
-    word.strip()
-    for word in """
+_TIME_WORDS = word_set(
+    """
     DAY, NIGHT, MORNING, EVENING, AFTERNOON, DUSK, DAWN, SUNSET, SUNRISE, NOON, MIDDAY, MIDNIGHT,
     TWILIGHT, NIGHTFALL, DAYBREAK, DAYTIME, NIGHTTIME, MAGIC HOUR, GOLDEN HOUR, FIRST LIGHT,
     PRE-DAWN, PREDAWN, CONTINUOUS, CONTINUED, CONTINUING, SAME, SAME TIME, SIMULTANEOUS, LATER,
     DAY/NIGHT, NIGHT/DAY, MOMENTS LATER, MOMENTS BEFORE, MOMENTS EARLIER, EARLIER, NEXT DAY
-    """.split(",")
+    """,
+    ",",
 )
 _PERIOD = r"(?:DAY|NIGHT|MORNING|AFTERNOON|EVENING|DAWN|DUSK)"
 _TIME_PATTERNS = (

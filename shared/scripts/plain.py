@@ -49,6 +49,7 @@ _MAX_CUE_LINE = 60
 _MIN_CUES = 2
 # Indentation steps below this are wrapping noise, not a different element.
 _SLACK = 4
+_HEADER_REPEATS = 3
 # A transition sits well right of the cue column ("CUT TO:" at the right margin).
 _TRANSITION_OFFSET = 15
 
@@ -112,8 +113,13 @@ def clean_lines(raw_lines: Sequence[str]) -> list[_Line | None]:
 def _running_headers(lines: Sequence[str]) -> set[str]:
     # A line repeated page after page that differs only in its numbers ("Juno - Production
     # Revised Yellow - 3/05/07   12.") is a running header or footer.
-    counts = Counter(_header_key(line) for line in lines if _NUMBERED_EDGE.search(line))
-    return {key for key, count in counts.items() if count >= 3}
+    # Headings are never counted: "12  INT. HOUSE - NIGHT  12" may well recur three times.
+    counts = Counter(
+        _header_key(line)
+        for line in lines
+        if _NUMBERED_EDGE.search(line) and not is_heading(_strip_scene_numbers(line.strip()))
+    )
+    return {key for key, count in counts.items() if count >= _HEADER_REPEATS}
 
 
 def _header_key(line: str) -> str:
@@ -237,9 +243,9 @@ def _is_upper(text: str) -> bool:
 
 
 def _next_line(lines: Sequence[_Line | None], index: int) -> _Line | None:
-    for following in lines[index + 1 :]:
-        if following is not None:
-            return following
+    for following in range(index + 1, len(lines)):
+        if (line := lines[following]) is not None:
+            return line
     return None
 
 
