@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements.lock
 venv: $(STAMP)
 
 services:
-	scripts/ensure-services.sh filmassets filmassets_test
+	scripts/ensure-services.sh filmassets
 
 dev: $(STAMP)
 	scripts/dev.sh

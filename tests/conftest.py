@@ -25,7 +25,8 @@ from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture r
 pytest_plugins = ["tests.fakes.fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_DB = os.environ.get("FILMASSETS_TEST_DB", "filmassets_test")
+# One database per test run, so parallel runs on one machine (a developer's and CI's) never meet.
+TEST_DB = os.environ.get("FILMASSETS_TEST_DB", f"filmassets_test_{os.getpid()}")
 PG = os.environ.get("FILMASSETS_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 REDIS_DB = int(os.environ.get("FILMASSETS_TEST_REDIS_DB", "14"))
 TABLES = (
@@ -86,7 +87,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def migrated(settings: Settings) -> str:
+def migrated(settings: Settings) -> Iterator[str]:
     """A fresh test database built by running every migration (so migrations are tested too)."""
 
     async def recreate() -> None:
@@ -99,9 +100,19 @@ def migrated(settings: Settings) -> str:
         finally:
             await conn.close()
 
+    async def drop() -> None:
+        import asyncpg  # noqa: PLC0415
+
+        conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
     asyncio.run(recreate())
     _migrate(settings.database_url, "upgrade", "head")
-    return settings.database_url
+    yield settings.database_url
+    asyncio.run(drop())
 
 
 @pytest.fixture(scope="session")
@@ -124,12 +135,13 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-async def clean(engine: AsyncEngine, redis: Redis) -> None:
-    """Each test starts from empty tables (presets kept) and an empty Redis database."""
+async def clean(engine: AsyncEngine, redis: Redis, settings: Settings) -> None:
+    """Each test starts from empty tables (presets kept) and empty queues."""
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
         await conn.execute(text("DELETE FROM style_capsules WHERE owner_id IS NOT NULL"))
-    await redis.flushdb()
+    # Only this run's queues: other runs may share the Redis database.
+    await redis.delete(settings.extractor_queue, settings.imagegen_queue)
 
 
 @pytest.fixture(scope="session")

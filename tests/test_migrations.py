@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
 
@@ -28,7 +29,7 @@ async def _recreate(db: str) -> None:
 
 
 async def test_upgrade_and_downgrade_round_trip() -> None:
-    db = "filmassets_migrations_test"
+    db = f"filmassets_migrations_test_{os.getpid()}"
     await _recreate(db)
     url = f"{PG}/{db}"
     await asyncio.to_thread(_migrate, url, "upgrade", "head")
@@ -48,3 +49,8 @@ async def test_upgrade_and_downgrade_round_trip() -> None:
     assert await _tables(db) == {"alembic_version"}
     await asyncio.to_thread(_migrate, url, "upgrade", "head")
     assert await _tables(db) == tables
+    conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await conn.close()
