@@ -31,14 +31,16 @@ async def test_other_user_gets_404_everywhere(
         "sid": scenes[0]["id"],
         "tid": str(uuid.uuid4()),
         "iid": str(uuid.uuid4()),
-        "gid": str(uuid.uuid4()),
+        "gid": (await client.post(f"/v1/projects/{pid}/assets/{asset['id']}/promote", headers=auth)).json()[
+            "id"
+        ],
     }
     before = (await client.get(f"/v1/projects/{pid}/assets/{asset['id']}", headers=auth)).json()
 
     intruder = auth_for(settings, other_user)
     checked = []
     for template, operations in app_ctx.openapi()["paths"].items():
-        if "{pid}" not in template and "{jid}" not in template:
+        if not any(p in template for p in ("{pid}", "{jid}", "{gid}")):
             continue
         path = re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], template)
         for method in operations:
@@ -52,4 +54,6 @@ async def test_other_user_gets_404_everywhere(
     assert after == before
     assert (await client.get(f"/v1/projects/{pid}", headers=auth)).json()["title"] == project["title"]
     assert (await client.get("/v1/projects", headers=intruder)).json()["total"] == 0
+    assert (await client.get("/v1/library", headers=intruder)).json()["total"] == 0
+    assert (await client.get(f"/v1/library/{ids['gid']}", headers=auth)).status_code == 200
     assert (await client.get(f"/v1/jobs/{job['id']}", headers=auth)).json()["status"] == "queued"
