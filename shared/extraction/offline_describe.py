@@ -23,6 +23,7 @@ _RECURRING_SCENES = 3
 # Quoting the script is not understanding it: offline confidence stays below what an LLM may claim.
 _MAX_CONFIDENCE = 0.85
 _MAX_EVIDENCE = 3
+_MAX_SENTENCES = 5
 _QUOTE = 240
 _APPOSITIVE_WORDS = 14
 _APPOSITIVE = re.compile(r"^\s*(?:\((?P<paren>[^)]{1,60})\)|,\s*(?P<clause>[^.;!?]{3,120}?)(?:,|\.|$))")
@@ -57,13 +58,12 @@ def describe(
             conflicts = _conflicts(evidence, _head_nouns(entity), lambda _sentence: True)
         sentences_out, confidence = _compose(index, entity, evidence)
         if style_hint:
-            sentences_out.append(
-                f"Render it in the project's visual style: {style_hint.strip().rstrip('.')}."
-            )
+            style = f"Render it in the project's visual style: {style_hint.strip().rstrip('.')}."
+            sentences_out = [*sentences_out[: _MAX_SENTENCES - 1], style]
         results.append(
             EntityDescription(
                 name=entity.name,
-                description=" ".join(sentences_out[:5]),
+                description=" ".join(sentences_out[:_MAX_SENTENCES]),
                 confidence=confidence,
                 priority=priority,
                 conflicts=conflicts,
@@ -123,10 +123,11 @@ def _only_names(owners: dict[str, str], name: str) -> _Predicate:
 
 
 def _evidence(index: ScriptIndex, entity: PreviewEntity) -> list[_Evidence]:
-    pattern = name_pattern(_variants(index, entity), ignore_case=entity.type != "character")
+    variants = _variants(index, entity)
+    pattern = name_pattern(variants, ignore_case=entity.type != "character")
     found: list[_Evidence] = []
     scenes = entity.scene_numbers or [scene.number for scene in index.scenes]
-    for action in index.actions_in(scenes):
+    for action in index.actions_in(scenes) if variants else []:
         for _, sentence in sentences(action.text):
             if (match := pattern.search(sentence)) is not None:
                 found.append(_Evidence(action.scene, sentence, match.start()))
@@ -147,22 +148,21 @@ def _compose(index: ScriptIndex, entity: PreviewEntity, evidence: list[_Evidence
     introduces the entity and the sentences that describe how it looks."""
     scenes = sorted(set(entity.scene_numbers))
     intro = evidence[0] if evidence else None
-    lead: str | None = None
+    opening: list[str] = []
     appositive = None
     if entity.type == "character":
         intro = next((item for item in evidence if item.offset >= 0 and _is_upper_at(item)), intro)
         appositive = _appositive(intro) if intro else None
-        lead = f"{entity.name}, {appositive}." if appositive else None
+        opening = [f"{entity.name}, {appositive}."] if appositive else []
     elif entity.type == "location":
-        lead, intro = _location_lead(index, entity), _opening_action(index, scenes)
+        opening, intro = _location_lead(index, entity), _opening_action(index, scenes)
     elif entity.type == "extra_archetype":
-        lead = f"{entity.name}: background extras."
+        opening = [f"{entity.name}: background extras."]
     chosen = [_as_sentence(intro.sentence)] if intro is not None else []
     for item in evidence:
         quote = _as_sentence(item.sentence)
         if len(chosen) < _MAX_EVIDENCE and quote not in chosen and _is_visual(item.sentence):
             chosen.append(quote)
-    opening = [lead] if lead else []
     if not chosen:
         kind = "group of extras" if entity.type == "extra_archetype" else entity.type
         note = f"{entity.name} is a {kind} {_scene_phrase(scenes)}; the script gives no visual detail yet."
@@ -197,7 +197,7 @@ def _appositive(item: _Evidence) -> str | None:
     return text
 
 
-def _location_lead(index: ScriptIndex, entity: PreviewEntity) -> str:
+def _location_lead(index: ScriptIndex, entity: PreviewEntity) -> list[str]:
     scenes = [scene for scene in index.scenes if scene.number in set(entity.scene_numbers) and scene.int_ext]
     kinds = sorted(
         {
@@ -209,9 +209,7 @@ def _location_lead(index: ScriptIndex, entity: PreviewEntity) -> str:
     areas = [alias.split(" - ", 1)[1] for alias in entity.aliases if " - " in alias]
     lead = f"{entity.name}: {' and '.join(kinds) or 'a'} location"
     lead += f", seen by {' and '.join(times)}." if times else "."
-    if areas:
-        lead += f" Areas: {', '.join(areas[:6])}."
-    return lead
+    return [lead, f"Areas: {', '.join(areas[:6])}."] if areas else [lead]
 
 
 def _opening_action(index: ScriptIndex, scenes: list[int]) -> _Evidence | None:

@@ -78,7 +78,7 @@ class Casing:
 
 def name_pattern(names: Iterable[str], *, ignore_case: bool = False) -> re.Pattern[str]:
     """One regex finding any of ``names`` as whole words, longest first, whichever apostrophe
-    the script types; group 1 is the match."""
+    the script types; group 1 is the match. ``names`` must not be empty."""
     alternatives = [
         re.escape(name).replace("'", "['’]").replace("’", "['’]")
         for name in sorted(set(names), key=lambda n: (-len(n), n))
