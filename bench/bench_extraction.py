@@ -75,7 +75,8 @@ class NaiveResponder(ScreenplayResponder):
         self.truth = truth
 
     def __call__(self, body: dict[str, object]) -> dict[str, object] | str:
-        if (body.get("tool_choice") or {}).get("name") == "naive_entities":  # type: ignore[union-attr]
+        choice = body.get("tool_choice")
+        if isinstance(choice, dict) and choice.get("name") == "naive_entities":
             out = []
             for e in self.truth:
                 quote = e.mentions[0].quote if e.mentions else e.name

@@ -101,7 +101,7 @@ def migrated(settings: Settings) -> Iterator[str]:
             await conn.close()
 
     async def drop() -> None:
-        import asyncpg  # noqa: PLC0415
+        import asyncpg
 
         conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
         try:
@@ -180,7 +180,7 @@ def auth(settings: Settings, user: uuid.UUID) -> dict[str, str]:
 
 
 @pytest.fixture
-def samples_dir() -> Iterator[Path]:
+def samples_dir() -> Path:
     path = ROOT.parent / "shared" / "samples"
     if not path.is_dir():
         pytest.skip("../shared/samples is not beside the checkout")

@@ -296,7 +296,9 @@ def upgrade() -> None:
         sa.Column("cost_usd", sa.Numeric(precision=12, scale=6), nullable=False),
         sa.Column("job_id", sa.UUID(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.CheckConstraint("source IN ('generated', 'uploaded', 'cloned')", name=op.f("ck_asset_attempts_source")),
+        sa.CheckConstraint(
+            "source IN ('generated', 'uploaded', 'cloned')", name=op.f("ck_asset_attempts_source")
+        ),
         sa.ForeignKeyConstraint(
             ["asset_id"],
             ["project_assets.id"],

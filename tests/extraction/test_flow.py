@@ -53,7 +53,7 @@ async def assets_by_name(
 
 
 def key_of(pv: dict[str, Any], name: str) -> str:
-    return next(e["key"] for e in pv["entities"] if e["name"] == name)
+    return str(next(e["key"] for e in pv["entities"] if e["name"] == name))
 
 
 async def test_preview_and_confirm_need_a_style(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

@@ -110,12 +110,12 @@ async def test_llm_preview_then_confirm_describes_in_cached_batches(
     assert done["status"] == "succeeded", done
     calls = fake_anthropic.message_requests
     assert len(calls) == -(-len(keep) // 3)  # batches of 3, deferred ones cost nothing
-    described = "\n".join(json.dumps(c.body["messages"]) for c in calls)
+    described = "\n".join(json.dumps((c.body or {})["messages"]) for c in calls)
     deferred_names = [e["name"] for e in pv["entities"] if e not in keep]
     assert not [n for n in deferred_names if f"- {n} (" in described], [
         n for n in deferred_names if f"- {n} (" in described
     ]
-    usage = [c.response["usage"] for c in calls if c.response]
+    usage = [c.response["usage"] for c in calls if c.response is not None]
     assert sum(u["cache_read_input_tokens"] for u in usage) > 0  # the shared prefix paid once
     async with sessions() as s:
         rows = list(
