@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 
 from shared.extraction.schemas import EntityMention, PreviewEntity
-import itertools
 
 MAX_MENTIONS = 12
 MAX_MENTIONS_PER_SCENE = 3
