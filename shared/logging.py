@@ -54,4 +54,6 @@ def configure_logging(settings: Settings, *, process: str) -> None:
         lg.handlers.clear()
         lg.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # the API logs requests itself
+    # arq logs every job start/end (the relay ticks every few seconds); our runner logs jobs itself.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
     structlog.contextvars.bind_contextvars(process=process)

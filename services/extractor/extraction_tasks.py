@@ -115,6 +115,7 @@ async def describe_assets(run: JobRun) -> dict[str, Any]:
         settings=run.settings,
         llm=run.ctx.get("llm"),
         style_hint=style.prompt_fragment if style else None,
+        style_name=style.name if style else None,
         record=_recorder(run),
     )
     now = datetime.now(UTC)

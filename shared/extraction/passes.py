@@ -128,8 +128,10 @@ async def describe(
     llm: LLMClient | None,
     style_hint: str | None,
     record: Record,
+    style_name: str | None = None,
 ) -> list[EntityDescription]:
-    """One description per entity, in the same order."""
+    """One description per entity, in the same order. ``style_hint`` (the style's prompt fragment)
+    guides the model; the offline engine only names the style (``style_name``)."""
     if not entities:
         return []
     if llm is None:
@@ -138,7 +140,7 @@ async def describe(
                 EntityDescription(name=e.name, description="", confidence=0.0, priority=False)
                 for e in entities
             ]
-        return offline.describe_entities(script, entities, style_hint=style_hint)
+        return offline.describe_entities(script, entities, style_hint=style_name or style_hint)
     system = [cached_text_block(_describe_prefix(script, style_hint))]
     size = max(1, settings.llm_describe_batch_size)
     batches = [list(entities[i : i + size]) for i in range(0, len(entities), size)]
