@@ -14,7 +14,8 @@ cleanup() {
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 .venv/bin/python -m services.api & pids+=($!)
 .venv/bin/arq services.extractor.worker.WorkerSettings & pids+=($!)

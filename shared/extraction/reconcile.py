@@ -49,9 +49,16 @@ async def apply(
             await session.execute(select(Scene.number, Scene.id).where(Scene.script_id == plan.script.id))
         ).all()
     }
+    # Every link of the current script, fetched once: a feature script has hundreds of entities.
+    existing_links: dict[uuid.UUID, list[AssetSceneLink]] = {}
+    for link in await session.scalars(
+        select(AssetSceneLink).where(AssetSceneLink.scene_id.in_(list(scene_ids.values())))
+    ):
+        existing_links.setdefault(link.asset_id, []).append(link)
     counts = dict.fromkeys(("created", "updated", "deferred", "dismissed", "unchanged_manual", "stale"), 0)
     seen: set[uuid.UUID] = set()
     to_describe: list[uuid.UUID] = []
+    new_links: list[AssetSceneLink] = []
     for key, entity in plan.entities:
         d = plan.decisions.get(key)
         decision = d.decision if d else ("delete" if key in plan.dismissed else "keep")
@@ -94,7 +101,6 @@ async def apply(
                 meta={"mentions": mentions, "extracted_from_version": plan.script.version},
             )
             session.add(asset)
-            await session.flush()
             counts["created"] += 1
         else:
             asset = existing
@@ -115,7 +121,9 @@ async def apply(
             counts["updated"] += 1
         if asset.deferred:
             counts["deferred"] += 1
-        await _refresh_links(session, asset.id, [scene_ids[n] for n in numbers], set(scene_ids.values()))
+        new_links += await _refresh_links(
+            session, asset.id, [scene_ids[n] for n in numbers], existing_links.get(asset.id, [])
+        )
         if not asset.deferred and asset.described_at is None:
             to_describe.append(asset.id)
     for asset in plan.assets:
@@ -123,6 +131,8 @@ async def apply(
             asset.stale = True
             asset.version += 1
             counts["stale"] += 1
+    await session.flush()  # the new assets exist before their links
+    session.add_all(new_links)
     await session.flush()
     return ConfirmSummary(**counts, to_describe=len(to_describe)), to_describe
 
@@ -152,25 +162,19 @@ async def _dismiss(session: AsyncSession, project_id: uuid.UUID, key: str, entit
 
 
 async def _refresh_links(
-    session: AsyncSession, asset_id: uuid.UUID, wanted: list[uuid.UUID], current_scenes: set[uuid.UUID]
-) -> None:
-    links = list(
-        await session.scalars(
-            select(AssetSceneLink).where(
-                AssetSceneLink.asset_id == asset_id, AssetSceneLink.scene_id.in_(current_scenes)
-            )
-        )
-    )
+    session: AsyncSession, asset_id: uuid.UUID, wanted: list[uuid.UUID], links: list[AssetSceneLink]
+) -> list[AssetSceneLink]:
+    """Drop extracted links the new script no longer supports (the user's removals and manual links
+    stay) and return the links to add."""
     have = {link.scene_id for link in links}
     target = set(wanted)
     for link in links:
         if link.source == "extracted" and link.scene_id not in target and not link.removed:
             await session.delete(link)
-    for scene_id in wanted:
-        if scene_id not in have:
-            session.add(
-                AssetSceneLink(
-                    id=uuid.uuid4(), asset_id=asset_id, scene_id=scene_id, source="extracted", removed=False
-                )
-            )
-    await session.flush()
+    return [
+        AssetSceneLink(
+            id=uuid.uuid4(), asset_id=asset_id, scene_id=scene_id, source="extracted", removed=False
+        )
+        for scene_id in dict.fromkeys(wanted)
+        if scene_id not in have
+    ]

@@ -131,7 +131,7 @@ async def resolve_style(session: AsyncSession, project: Project) -> StyleSnapsho
         return StyleSnapshot(
             source="manual",
             capsule_id=None,
-            name=f"{c.name if c else slug} (manual)",
+            name=f"{c.name if c else slug}, {text}" if text else (c.name if c else slug),
             prompt_fragment=fragment,
             negative_fragment=c.negative_fragment if c else "",
             palette=list(c.palette or []) if c else [],
