@@ -1,0 +1,649 @@
+"""GET /v1/projects/{pid}/assets (50 assets) through the real app, next to bare Starlette + asyncpg
+running the same SQL, in the same run.
+
+    python -m bench.bench_api [--concurrency 16] [--warmup 2] [--duration 8] [--no-wrk]
+
+Seed: one project, a 10-scene Fountain script, 50 assets of all four types linked to scenes, and
+attempt rows (fake storage keys) on some of them, most with a selected image, so the list query's
+scene, attempt-count and selected-image paths all do work. Everything goes through the real API
+except the attempt rows, which are inserted with the ORM.
+
+The bare server gets the exact SQL the app runs: one request is served in-process with a
+``before_cursor_execute`` hook on the app's engine, and the captured statements and parameters are
+replayed verbatim by asyncpg. Targets:
+
+- ``real``: the FastAPI app under uvicorn (auth, ownership check, current script, count, list,
+  pydantic models, signed image URLs, request-id/metrics middleware).
+- ``bare same SQL``: one Starlette route running every captured statement in one transaction on
+  one pooled connection, like the app's request session (without the pool pre-ping).
+- ``bare list only``: just the list statement, no transaction: the floor for this data.
+- ``bare static``: a constant small JSON body, no database: what the load generator can drive.
+
+Load: a pure-Python generator in its own process (httpx.AsyncClient, HTTP/1.1 keep-alive,
+``--concurrency`` connections), warm-up then a measured window bounded by time and count. The
+machine's cores are shared by the generator, the server and PostgreSQL, so each row also shows the
+server's CPU per request (from /proc), which does not depend on how fast the generator is. When
+``wrk`` is installed it runs too, with the same connections and durations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import importlib
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+try:
+    import bench  # noqa: F401 - only checking it is importable
+except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    CpuMeter,
+    Server,
+    asyncpg_dsn,
+    bench_settings,
+    exclusive_run,
+    exit_on_sigterm,
+    flush_redis,
+    percentile,
+    prepare_database,
+    print_table,
+    run_module,
+    settings_env,
+    start_server,
+    try_uvloop,
+)
+from shared.auth import make_token
+from shared.config import Settings
+
+SPEC_ENV = "FILMASSETS_BENCH_BARE_SPEC"
+HEADERS_ENV = "FILMASSETS_BENCH_LOAD_HEADERS"
+
+SCRIPT = """Title: Harbour Lights
+
+INT. LIGHTHOUSE - LANTERN ROOM - NIGHT
+
+MARA trims the wick of the great lamp. A BRASS TELESCOPE lies on the sill.
+
+MARA
+Storm's coming.
+
+EXT. HARBOUR - DAY
+
+FISHERMEN haul nets. TOM runs along the quay.
+
+TOM
+Mara! A ship!
+
+INT. LIGHTHOUSE - STAIRS - CONTINUOUS
+
+Mara hurries down, a LANTERN in hand.
+
+EXT. CLIFF PATH - NIGHT
+
+Rain. Mara and Tom climb, the lantern swinging.
+
+INT. HARBOURMASTER'S OFFICE - NIGHT
+
+The HARBOURMASTER studies a chart under a green lamp.
+
+HARBOURMASTER
+No ship is due.
+
+EXT. OPEN SEA - NIGHT
+
+A schooner, the GREY HERON, lists in the swell.
+
+INT. GREY HERON - HOLD - NIGHT
+
+CAPTAIN VOSS bails water with a tin bucket.
+
+EXT. BEACH - DAWN
+
+Wreckage. Tom drags a SEA CHEST above the tide line.
+
+INT. MARA'S COTTAGE - DAY
+
+Mara opens the chest: a ship's LOG, soaked.
+
+EXT. LIGHTHOUSE - GALLERY - DUSK
+
+Mara and Tom watch the horizon. The lamp turns.
+"""
+
+# 15 characters, 15 props, 12 locations, 8 extras: 50 assets, the default page size.
+NAMES = {
+    "character": "Mara Tom Harbourmaster Captain-Voss Elsie Fisherman-Ned Cook Pilot Widow-Hale Boy-Sam "
+    "Curate Smuggler Coastguard Doctor-Penn Mate",
+    "prop": "Brass-telescope Lantern Great-lamp Sea-chest Ship's-log Chart Tin-bucket Oilskin-coat "
+    "Rope-coil Compass Flare-gun Pocket-watch Gaff-hook Bell Key-ring",
+    "location": "Lantern-room Harbour Stairs Cliff-path Harbourmaster's-office Open-sea Grey-Heron-hold "
+    "Beach Mara's-cottage Gallery Quay Chapel",
+    "extra_archetype": "Fishermen Dock-workers Villagers Sailors Gulls-and-onlookers Choir Rescue-crew "
+    "Market-sellers",
+}
+
+
+# --- seeding and capturing the SQL
+
+
+@dataclass(slots=True)
+class Seeded:
+    project_id: str
+    token: str
+    statements: list[dict[str, Any]]
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as JSON values asyncpg accepts back (it takes a str for a uuid parameter)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+async def seed(settings: Settings) -> Seeded:
+    """Build the data through the real API (in-process), then capture the SQL of one list request."""
+    from sqlalchemy import event
+
+    from services.api.app import create_app
+    from shared.models import AssetAttempt
+
+    app = create_app(settings)
+    user = uuid.uuid4()
+    token = make_token(settings, sub=user)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://seed") as client,
+    ):
+        r = await client.post("/v1/projects", json={"title": "Harbour Lights"}, headers=auth)
+        r.raise_for_status()
+        pid = r.json()["id"]
+        r = await client.put(f"/v1/projects/{pid}/script", json={"text": SCRIPT}, headers=auth)
+        r.raise_for_status()
+        scenes = r.json()["scene_count"]
+        if scenes != 10:
+            raise RuntimeError(f"the seed script parsed into {scenes} scenes, expected 10")
+        assets: list[str] = []
+        for type_, names in NAMES.items():
+            for name in names.split():
+                i = len(assets)
+                body = {
+                    "name": name.replace("-", " "),
+                    "type": type_,
+                    "description": f"{name.replace('-', ' ')}, as seen in the storm.",
+                    "aliases": [name.split("-")[0].upper()],
+                    "scene_numbers": sorted({i % 10 + 1, (i * 3) % 10 + 1, (i * 7 + 2) % 10 + 1}),
+                }
+                r = await client.post(f"/v1/projects/{pid}/assets", json=body, headers=auth)
+                r.raise_for_status()
+                assets.append(r.json()["id"])
+        # Every third asset gets 1-3 attempts; most of those have one selected.
+        async with app.state.sessions() as session:
+            for i, aid in enumerate(assets[::3]):
+                count = i % 3 + 1
+                for n in range(1, count + 1):
+                    key = f"projects/{pid}/assets/{aid}/attempt-{n}"
+                    session.add(
+                        AssetAttempt(
+                            id=uuid.uuid4(),
+                            asset_id=uuid.UUID(aid),
+                            project_id=uuid.UUID(pid),
+                            attempt_number=n,
+                            source="generated",
+                            selected=(n == count and i % 4 != 3),
+                            storage_key=f"{key}.jpg",
+                            thumbnail_key=f"{key}.thumb.webp",
+                            width=1024,
+                            height=1024,
+                            mime="image/jpeg",
+                            bytes=180_000,
+                        )
+                    )
+            await session.commit()
+
+        captured: list[dict[str, Any]] = []
+
+        def capture(
+            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+        ) -> None:
+            captured.append({"sql": statement, "params": _plain(parameters or ())})
+
+        engine = app.state.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            r = await client.get(f"/v1/projects/{pid}/assets", headers=auth)
+            r.raise_for_status()
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+    return Seeded(project_id=pid, token=token, statements=captured)
+
+
+# --- the bare server (``uvicorn --factory bench.bench_api:bare_app``)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _item(r: Any) -> dict[str, Any]:
+    """A list row in the same shape as the app's AssetOut (image URLs are the bare storage keys)."""
+    image = None
+    if r["sel_id"] is not None:
+        image = {
+            "attempt_id": r["sel_id"],
+            "image_url": r["sel_key"],
+            "thumbnail_url": r["sel_thumb"],
+            "width": r["sel_w"],
+            "height": r["sel_h"],
+        }
+    return {
+        "id": r["id"],
+        "name": r["name"],
+        "aliases": list(r["aliases"] or []),
+        "type": r["type"],
+        "description": r["description"],
+        "image_prompt": r["image_prompt"],
+        "deferred": r["deferred"],
+        "source": r["source"],
+        "stale": r["stale"],
+        "described": r["described_at"] is not None,
+        "metadata": json.loads(r["metadata"]) if isinstance(r["metadata"], str) else r["metadata"],
+        "scene_numbers": sorted(r["scene_numbers"] or []),
+        "image": image,
+        "attempt_count": r["attempt_count"],
+        "version": r["version"],
+        "created_at": r["created_at"],
+        "updated_at": r["updated_at"],
+    }
+
+
+def bare_app() -> Any:
+    """Starlette + an asyncpg pool replaying the captured statements. No auth, no ORM, no models."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    settings = Settings()
+    spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
+    statements: list[tuple[str, list[Any]]] = [(s["sql"], s["params"]) for s in spec["statements"]]
+    count_at = next(i for i, (sql, _) in enumerate(statements) if sql.startswith("SELECT count(*)"))
+    list_sql, list_params = statements[-1]
+    # asyncpg ships no type information (and the project's mypy config does not list it)
+    asyncpg: Any = importlib.import_module("asyncpg")
+    pools: list[Any] = []
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The app's engine allows pool_size + max_overflow(5) connections; so does this pool.
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(settings),
+            min_size=settings.database_pool_size,
+            max_size=settings.database_pool_size + 5,
+        )
+        pools.append(pool)
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    def page(rows: Sequence[Any], total: int) -> Response:
+        body = {"items": [_item(r) for r in rows], "total": total, "limit": 50, "offset": 0}
+        return Response(json.dumps(body, default=_json_default), media_type="application/json")
+
+    async def same_sql(request: Request) -> Response:
+        async with pools[0].acquire() as conn, conn.transaction():
+            results = [await conn.fetch(sql, *params) for sql, params in statements]
+        return page(results[-1], results[count_at][0][0])
+
+    async def list_only(request: Request) -> Response:
+        return page(await pools[0].fetch(list_sql, *list_params), 50)
+
+    async def static(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/healthz", static),
+            Route("/static", static),
+            Route("/same", same_sql),
+            Route("/list", list_only),
+        ],
+        lifespan=lifespan,
+    )
+
+
+# --- the load generator (its own process: ``--load URL``)
+
+
+async def generate(
+    url: str,
+    headers: dict[str, str],
+    *,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    max_requests: int,
+    server_pid: int,
+) -> dict[str, Any]:
+    """``concurrency`` keep-alive connections each sending one request after the other. Requests
+    started during the warm-up are not counted; the window ends after ``duration`` seconds or
+    ``max_requests`` measured requests, whichever comes first, once the requests in flight finish."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    statuses: dict[str, int] = {}
+    async with httpx.AsyncClient(limits=limits, timeout=10.0, headers=headers, trust_env=False) as client:
+        begin = time.perf_counter()
+        measure_from = begin + warmup
+        deadline = measure_from + duration
+        meter = CpuMeter({"server": server_pid, "gen": os.getpid()})
+        started: list[float] = []
+
+        async def connection() -> None:
+            nonlocal errors
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= deadline or len(latencies) + errors >= max_requests:
+                    return
+                if t0 >= measure_from and not started:
+                    started.append(t0)
+                    meter.start()
+                try:
+                    r = await client.get(url)
+                    ok = r.status_code == 200
+                    key = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    ok, key = False, type(exc).__name__
+                t1 = time.perf_counter()
+                if t0 >= measure_from:
+                    if ok:
+                        latencies.append(t1 - t0)
+                    else:
+                        errors += 1
+                        statuses[key] = statuses.get(key, 0) + 1
+
+        await asyncio.gather(*(connection() for _ in range(concurrency)))
+        end = time.perf_counter()
+        cpu = meter.stop()
+    window = end - started[0]
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "error_kinds": statuses,
+        "seconds": window,
+        "rps": len(latencies) / window,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "server_ms_per_req": cpu["server_cpu_s"] * 1000 / max(len(latencies) + errors, 1),
+        **cpu,
+    }
+
+
+def load_child(args: argparse.Namespace) -> None:
+    loop = try_uvloop()
+    headers: dict[str, str] = json.loads(os.environ.get(HEADERS_ENV, "{}"))
+    result = asyncio.run(
+        generate(
+            args.load,
+            headers,
+            concurrency=args.concurrency,
+            warmup=args.warmup,
+            duration=args.duration,
+            max_requests=args.max_requests,
+            server_pid=args.server_pid,
+        )
+    )
+    print(json.dumps({**result, "loop": loop}))
+
+
+def run_load(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    env = {**os.environ, HEADERS_ENV: json.dumps(target.headers)}
+    argv = [
+        "bench.bench_api",
+        "--load",
+        target.url,
+        "--server-pid",
+        str(target.server.pid),
+        "--concurrency",
+        str(args.concurrency),
+        "--warmup",
+        str(args.warmup),
+        "--duration",
+        str(args.duration),
+        "--max-requests",
+        str(args.max_requests),
+    ]
+    out = run_module(argv, env=env, timeout=args.warmup + args.duration + 60)
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+# --- wrk, when installed
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    return float(m[1]) * _UNITS[m[2]] if m else float("nan")
+
+
+def run_wrk(target: Target, args: argparse.Namespace) -> dict[str, Any]:
+    """wrk with one thread and the same connections: a warm-up run, then the measured run."""
+    header_args = [a for k, v in target.headers.items() for a in ("-H", f"{k}: {v}")]
+    base = ["wrk", "-t1", f"-c{args.concurrency}", *header_args]
+    subprocess.run(
+        [*base, f"-d{max(1, round(args.warmup))}s", target.url],
+        capture_output=True,
+        timeout=args.warmup + 30,
+        check=True,
+    )
+    meter = CpuMeter({"server": target.server.pid})
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    meter.start()
+    out = subprocess.run(
+        [*base, f"-d{max(1, round(args.duration))}s", "--latency", target.url],
+        capture_output=True,
+        text=True,
+        timeout=args.duration + 30,
+        check=True,
+    ).stdout
+    cpu = meter.stop()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # wrk is a child of this process: its CPU is what RUSAGE_CHILDREN grew by.
+    wrk_s = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    done = re.search(r"(\d+) requests in ", out)
+    count = int(done[1]) if done else 0
+    cpu["gen_pct"] = wrk_s * 100 / cpu["wall_s"]
+    cpu["other_pct"] = max(0.0, cpu["other_pct"] - cpu["gen_pct"])
+    latency = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx[1]) if non2xx else 0) + (
+        sum(map(int, socket_errors.groups())) if socket_errors else 0
+    )
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return {
+        "requests": count,
+        "errors": errors,
+        "rps": float(rps[1]) if rps else float("nan"),
+        "p50_ms": _ms(latency.get("50", "")),
+        "p99_ms": _ms(latency.get("99", "")),
+        "server_ms_per_req": cpu["server_cpu_s"] * 1000 / max(count, 1),
+        **cpu,
+    }
+
+
+# --- the run
+
+
+@dataclass(slots=True)
+class Target:
+    label: str
+    url: str
+    headers: dict[str, str]
+    server: Server
+
+
+def _summary(body: dict[str, Any]) -> list[tuple[str, list[int], int, bool]]:
+    return [(i["id"], i["scene_numbers"], i["attempt_count"], i["image"] is not None) for i in body["items"]]
+
+
+def check_same_data(targets: Sequence[Target]) -> str:
+    """Each target that serves assets must return the same assets, scenes, counts and images."""
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        bodies = {t.label: client.get(t.url, headers=t.headers) for t in targets}
+    for r in bodies.values():
+        r.raise_for_status()
+    reference = _summary(bodies[targets[0].label].json())
+    for label, r in bodies.items():
+        if _summary(r.json()) != reference:
+            raise RuntimeError(f"{label} does not return the same assets as {targets[0].label}")
+    images = sum(1 for *_, has_image in reference if has_image)
+    sizes = ", ".join(f"{label} {len(r.content):,} B" for label, r in bodies.items())
+    return f"{len(reference)} assets, {images} with a selected image, identical on every target ({sizes})"
+
+
+ROW_HEADERS = [
+    "target",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "srv CPU ms/req",
+    "srv %",
+    "pg %",
+    "gen %",
+    "other %",
+]
+
+
+def _row(label: str, r: dict[str, Any]) -> list[str | int | float | None]:
+    return [
+        label,
+        r["rps"],
+        f"{r['p50_ms']:.2f}",
+        f"{r['p99_ms']:.2f}",
+        r["errors"],
+        f"{r['server_ms_per_req']:.3f}",
+        r["server_pct"],
+        r["postgres_pct"],
+        r["gen_pct"],
+        r["other_pct"],
+    ]
+
+
+def print_results(title: str, results: dict[str, dict[str, Any]]) -> None:
+    print(f"\n{title}")
+    print_table(ROW_HEADERS, [_row(label, r) for label, r in results.items()])
+    real, same, floor = results["real"], results["bare same SQL"], results["bare list only"]
+    print()
+    print_table(
+        ["ratio", "req/s", "p50", "srv CPU/req"],
+        [
+            [f"real / {name}", f"{real['rps'] / b['rps']:.2f}x", f"{real['p50_ms'] / b['p50_ms']:.2f}x", cpu]
+            for name, b in (("bare same SQL", same), ("bare list only", floor))
+            for cpu in [f"{real['server_ms_per_req'] / b['server_ms_per_req']:.2f}x"]
+        ],
+    )
+    errors = {label: r["error_kinds"] for label, r in results.items() if r.get("error_kinds")}
+    if errors:
+        print(f"error kinds: {errors}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=16, help="connections kept busy (16)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds not measured (2)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per target (8)")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="stop a window early (200000)")
+    parser.add_argument("--no-wrk", action="store_true", help="skip wrk even when it is installed")
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    exit_on_sigterm()
+    if args.load:
+        load_child(args)
+        return
+
+    with exclusive_run(), tempfile.TemporaryDirectory(prefix="bench-api-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        settings = bench_settings(tmp)
+
+        async def setup() -> Seeded:
+            await prepare_database(settings)
+            await flush_redis(settings)
+            return await seed(settings)
+
+        seeded = asyncio.run(setup())
+        spec = tmp / "bare-spec.json"
+        spec.write_text(json.dumps({"statements": seeded.statements}))
+        env = settings_env(settings, **{SPEC_ENV: str(spec)})
+        auth = {"Authorization": f"Bearer {seeded.token}"}
+        servers: list[Server] = []
+        try:
+            real = start_server("real-api", "services.api.main:app", env, tmp)
+            servers.append(real)
+            bare = start_server("bare-api", "bench.bench_api:bare_app", env, tmp, factory=True)
+            servers.append(bare)
+            targets = [
+                Target("real", f"{real.base_url}/v1/projects/{seeded.project_id}/assets", auth, real),
+                Target("bare same SQL", f"{bare.base_url}/same", {}, bare),
+                Target("bare list only", f"{bare.base_url}/list", {}, bare),
+            ]
+            checked = check_same_data(targets)
+            targets.append(Target("bare static", f"{bare.base_url}/static", {}, bare))
+            print(
+                f"GET /v1/projects/{{pid}}/assets: {checked}\n"
+                f"SQL per request: {len(seeded.statements)} statements captured from the app "
+                "(+ BEGIN/COMMIT and, in the app only, the pool's pre-ping)\n"
+                f"uvicorn 1 process each, access log off; {args.concurrency} connections, "
+                f"warm-up {args.warmup:g}s, window {args.duration:g}s (max {args.max_requests:,} requests); "
+                f"{os.cpu_count()} CPUs shared by generator, server and PostgreSQL"
+            )
+            results = {t.label: run_load(t, args) for t in targets}
+            print_results(f"httpx load generator ({results['real']['loop']}, 1 process)", results)
+            wrk = shutil.which("wrk")
+            if wrk and not args.no_wrk:
+                wrk_results = {t.label: run_wrk(t, args) for t in targets}
+                print_results("wrk (1 thread)", wrk_results)
+            elif not args.no_wrk:
+                print("\nwrk: not installed; only the pure-Python generator ran")
+        finally:
+            for server in servers:
+                server.stop()
+    print(
+        "\nsrv CPU ms/req: the server process's CPU per request in the window; it does not depend on\n"
+        "how fast the generator is. srv/pg/gen/other %: CPU over the window in percent of one core\n"
+        f"({os.cpu_count()} cores here) used by the server, PostgreSQL, the load generator, and everything\n"
+        "else on the machine. When 'bare static' is not much faster than a bare row, that row is\n"
+        "limited by the generator and its req/s ratio understates the gap: read CPU/req instead."
+    )
+
+
+if __name__ == "__main__":
+    main()

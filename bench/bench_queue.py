@@ -1,0 +1,420 @@
+"""No-op jobs through the full job path, next to raw arq on the same Redis, in the same run.
+
+    python -m bench.bench_queue [--jobs 500] [--concurrency 16] [--paced-jobs 200] [--rate 25]
+
+Full path: the real API (uvicorn) and the real extractor worker (``arq
+services.extractor.worker.WorkerSettings``). The client POSTs /v1/jobs/ping: the API writes the
+job row, commits, enqueues to arq with ``_job_id`` = row id and stamps ``enqueued_at``; the worker
+claims the row (guarded UPDATE), runs the no-op handler and writes ``succeeded`` in its own
+transaction. Latency is ``started_at - created_at`` from the rows: ``created_at`` is PostgreSQL's
+``now()`` when the API's transaction began, ``started_at`` the worker's clock at the claim (one
+machine, one clock). jobs/s is jobs / (last ``finished_at`` - first ``created_at``).
+
+Raw arq: ``arq bench.bench_queue.RawWorkerSettings``, a worker whose one function does nothing, on
+its own queue in the same Redis database, with the project's JSON serializer and the same
+``max_jobs`` and ``poll_delay`` as the extractor worker. The client calls ``enqueue_job``;
+latency is arq's own ``start_time - enqueue_time`` (millisecond resolution), jobs/s is jobs /
+(last ``finish_time`` - first ``enqueue_time``).
+
+Each path runs twice:
+- burst: ``--jobs`` submitted by ``--concurrency`` concurrent clients as fast as they go: jobs/s is
+  the throughput; latency includes the time jobs wait behind each other.
+- paced: ``--paced-jobs`` submitted at ``--rate`` per second (below either path's capacity): latency
+  is what one job waits on an idle-ish system, dominated by the worker's poll delay.
+
+Both workers are separate processes on the same cores as the API, PostgreSQL and this client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from arq.connections import ArqRedis, create_pool
+from arq.constants import result_key_prefix
+from arq.jobs import Job as ArqJob
+from arq.worker import func
+
+try:
+    import bench  # noqa: F401 - only checking it is importable
+except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    Child,
+    CpuMeter,
+    Server,
+    arq_health_key,
+    bench_settings,
+    exclusive_run,
+    exit_on_sigterm,
+    flush_redis,
+    percentile,
+    prepare_database,
+    print_table,
+    settings_env,
+    start_arq_worker,
+    start_server,
+    wait_arq_ready,
+)
+from services.extractor.worker import worker_options
+from shared.auth import make_token
+from shared.config import Settings
+from shared.jobs.queue import deserialize, redis_settings, serialize
+from shared.jobs.worker import settings_class
+
+RAW_QUEUE_ENV = "FILMASSETS_BENCH_RAW_QUEUE"
+RAW_FUNCTION = "raw_noop"
+WARMUP_JOBS = 20
+
+
+# --- the raw arq worker (``python -m arq bench.bench_queue.RawWorkerSettings``)
+
+
+async def raw_noop(ctx: dict[str, Any]) -> None:
+    """Nothing: arq records its own enqueue, start and finish times in the result."""
+
+
+def raw_worker_options(settings: Settings | None = None, queue: str | None = None) -> dict[str, Any]:
+    """Plain arq with the extractor worker's concurrency, poll delay, Redis and serializer. The
+    worker subprocess reads its settings and queue from the environment."""
+    settings = settings or Settings()
+    project = worker_options(settings)
+    return {
+        "functions": [func(raw_noop, name=RAW_FUNCTION)],
+        "queue_name": queue or os.environ.get(RAW_QUEUE_ENV, "bench:raw"),
+        "redis_settings": project["redis_settings"],
+        "max_jobs": project["max_jobs"],
+        "poll_delay": project["poll_delay"],
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "keep_result": 600,
+    }
+
+
+RawWorkerSettings = settings_class("RawWorkerSettings", raw_worker_options())
+
+
+# --- submitting jobs
+
+
+async def submit_burst(count: int, concurrency: int, submit: Callable[[], Awaitable[str]]) -> list[str]:
+    """``count`` submissions by ``concurrency`` clients, each sending one after the other."""
+    ids: list[str] = []
+    remaining = count
+
+    async def client() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            ids.append(await submit())
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return ids
+
+
+async def submit_paced(count: int, rate: float, submit: Callable[[], Coroutine[Any, Any, str]]) -> list[str]:
+    """``count`` submissions started at ``rate`` per second, whether or not earlier ones returned."""
+    start = time.perf_counter()
+    tasks: list[asyncio.Task[str]] = []
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(submit()))
+    return list(await asyncio.gather(*tasks))
+
+
+@dataclass(slots=True)
+class Timing:
+    """One job: when it was submitted, started and finished (seconds, one clock)."""
+
+    created: float
+    started: float
+    finished: float
+    ok: bool
+
+
+@dataclass(slots=True)
+class Outcome:
+    path: str
+    mode: str
+    timings: list[Timing]
+    submit_s: float
+    cpu: dict[str, float]
+
+    def row(self) -> list[str | int | float | None]:
+        t = self.timings
+        latencies = [(x.started - x.created) * 1000 for x in t]
+        span = max(x.finished for x in t) - min(x.created for x in t)
+        n = len(t)
+        return [
+            self.path,
+            self.mode,
+            n,
+            sum(x.ok for x in t),
+            n / self.submit_s,
+            n / span,
+            percentile(latencies, 50),
+            percentile(latencies, 99),
+            f"{self.cpu['worker_cpu_s'] * 1000 / n:.2f}",
+            f"{self.cpu['api_cpu_s'] * 1000 / n:.2f}" if "api_cpu_s" in self.cpu else None,
+            f"{self.cpu['postgres_cpu_s'] * 1000 / n:.2f}",
+            self.cpu["other_pct"],
+        ]
+
+
+HEADERS = [
+    "path",
+    "mode",
+    "jobs",
+    "ok",
+    "submit/s",
+    "jobs/s",
+    "enq->start p50 ms",
+    "p99 ms",
+    "worker ms/job",
+    "api ms/job",
+    "pg ms/job",
+    "other %",
+]
+
+
+# --- full path: API -> row -> Redis -> worker -> row
+
+
+async def full_path(
+    settings: Settings, api: Server, worker: Child, args: argparse.Namespace
+) -> list[Outcome]:
+    from sqlalchemy import func as sql_func
+    from sqlalchemy import select
+
+    from shared.db import create_engine
+    from shared.models import TERMINAL_STATUSES, Job
+
+    await wait_arq_ready(settings.redis_url, arq_health_key(worker_options(settings)), worker)
+    engine = create_engine(settings, pool_size=2)
+    headers = {"Authorization": f"Bearer {make_token(settings, sub=uuid.uuid4())}"}
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    client = httpx.AsyncClient(
+        base_url=api.base_url, headers=headers, limits=limits, timeout=30.0, trust_env=False
+    )
+
+    async def ping() -> str:
+        r = await client.post("/v1/jobs/ping")
+        r.raise_for_status()
+        job_id: str = r.json()["job"]["id"]
+        return job_id
+
+    async def finished(ids: list[str]) -> list[Timing]:
+        wanted = [uuid.UUID(i) for i in ids]
+        deadline = time.monotonic() + args.wait_s
+        async with engine.connect() as conn:
+            while True:
+                done = await conn.scalar(
+                    select(sql_func.count())
+                    .select_from(Job)
+                    .where(Job.id.in_(wanted), Job.status.in_(TERMINAL_STATUSES))
+                )
+                await conn.rollback()  # a fresh snapshot for the next look
+                if done == len(ids):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{len(ids) - (done or 0)} of {len(ids)} jobs unfinished after wait")
+                if not worker.alive():
+                    raise RuntimeError(f"the extractor worker exited:\n{worker.log_tail()}")
+                await asyncio.sleep(0.05)
+            rows = (
+                await conn.execute(
+                    select(Job.status, Job.created_at, Job.started_at, Job.finished_at).where(
+                        Job.id.in_(wanted)
+                    )
+                )
+            ).all()
+        return [
+            Timing(_ts(r.created_at), _ts(r.started_at), _ts(r.finished_at), r.status == "succeeded")
+            for r in rows
+        ]
+
+    outcomes: list[Outcome] = []
+    try:
+        await finished(await submit_burst(WARMUP_JOBS, args.concurrency, ping))
+        for mode, submit in _modes(args, ping):
+            meter = CpuMeter({"api": api.pid, "worker": worker.pid, "client": os.getpid()})
+            meter.start()
+            t0 = time.perf_counter()
+            ids = await submit()
+            submit_s = time.perf_counter() - t0
+            timings = await finished(ids)
+            outcomes.append(Outcome("full path", mode, timings, submit_s, meter.stop()))
+    finally:
+        await client.aclose()
+        await engine.dispose()
+    return outcomes
+
+
+def _ts(value: datetime | None) -> float:
+    return value.timestamp() if value else float("nan")
+
+
+def _modes(
+    args: argparse.Namespace, submit_one: Callable[[], Coroutine[Any, Any, str]]
+) -> list[tuple[str, Callable[[], Awaitable[list[str]]]]]:
+    return [
+        (f"burst x{args.concurrency}", lambda: submit_burst(args.jobs, args.concurrency, submit_one)),
+        (f"paced {args.rate:g}/s", lambda: submit_paced(args.paced_jobs, args.rate, submit_one)),
+    ]
+
+
+# --- raw arq on the same Redis
+
+
+async def raw_arq(settings: Settings, worker: Child, queue: str, args: argparse.Namespace) -> list[Outcome]:
+    await wait_arq_ready(settings.redis_url, arq_health_key(raw_worker_options(settings, queue)), worker)
+    pool: ArqRedis = await create_pool(
+        redis_settings(settings),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        default_queue_name=queue,
+    )
+
+    async def enqueue() -> str:
+        job = await pool.enqueue_job(RAW_FUNCTION, _queue_name=queue)
+        if job is None:
+            raise RuntimeError("arq refused a job id it already holds")
+        return job.job_id
+
+    async def finished(ids: list[str]) -> list[Timing]:
+        deadline = time.monotonic() + args.wait_s
+        while await pool.exists(*(result_key_prefix + i for i in ids)) < len(ids):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"raw arq jobs unfinished after {args.wait_s:.0f}s")
+            if not worker.alive():
+                raise RuntimeError(f"the raw arq worker exited:\n{worker.log_tail()}")
+            await asyncio.sleep(0.05)
+        infos = await asyncio.gather(
+            *(ArqJob(i, pool, _queue_name=queue, _deserializer=deserialize).result_info() for i in ids)
+        )
+        return [
+            Timing(r.enqueue_time.timestamp(), r.start_time.timestamp(), r.finish_time.timestamp(), r.success)
+            for r in infos
+            if r is not None
+        ]
+
+    outcomes: list[Outcome] = []
+    try:
+        await finished(await submit_burst(WARMUP_JOBS, args.concurrency, enqueue))
+        for mode, submit in _modes(args, enqueue):
+            meter = CpuMeter({"worker": worker.pid, "client": os.getpid()})
+            meter.start()
+            t0 = time.perf_counter()
+            ids = await submit()
+            submit_s = time.perf_counter() - t0
+            timings = await finished(ids)
+            outcomes.append(Outcome("raw arq", mode, timings, submit_s, meter.stop()))
+    finally:
+        await pool.aclose()
+    return outcomes
+
+
+# --- the run
+
+
+async def _prepare(settings: Settings) -> None:
+    await prepare_database(settings)
+    await flush_redis(settings)
+
+
+async def _bounded(coro: Awaitable[list[Outcome]], seconds: float) -> list[Outcome]:
+    async with asyncio.timeout(seconds):
+        return await coro
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=500, help="jobs in the burst (500)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent submitters in the burst (16)")
+    parser.add_argument("--paced-jobs", type=int, default=200, help="jobs in the paced run (200)")
+    parser.add_argument("--rate", type=float, default=25.0, help="paced submissions per second (25)")
+    parser.add_argument("--wait-s", type=float, default=60.0, help="max wait for jobs to finish (60)")
+    parser.add_argument("--phase-timeout", type=float, default=180.0, help="hard limit per path (180)")
+    args = parser.parse_args()
+    exit_on_sigterm()
+
+    with exclusive_run(), tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        settings = bench_settings(tmp)
+        raw_queue = f"{settings.extractor_queue}:raw"
+        env = settings_env(settings, **{RAW_QUEUE_ENV: raw_queue})
+        options = worker_options(settings)
+        asyncio.run(_prepare(settings))
+        print(
+            f"no-op jobs; worker max_jobs={options['max_jobs']} poll_delay={options['poll_delay']}s for both "
+            f"paths; burst {args.jobs} jobs by {args.concurrency} clients, paced {args.paced_jobs} jobs at "
+            f"{args.rate:g}/s; warm-up {WARMUP_JOBS} jobs each; {os.cpu_count()} CPUs shared by client, "
+            "API, worker, PostgreSQL and Redis"
+        )
+
+        children: list[Child] = []
+        try:
+            api = start_server("api", "services.api.main:app", env, tmp)
+            children.append(api)
+            worker = start_arq_worker("extractor", "services.extractor.worker.WorkerSettings", env, tmp)
+            children.append(worker)
+            outcomes = asyncio.run(_bounded(full_path(settings, api, worker, args), args.phase_timeout))
+        finally:
+            for child in children:
+                child.stop()
+
+        children = []
+        try:
+            raw = start_arq_worker("raw", "bench.bench_queue.RawWorkerSettings", env, tmp)
+            children.append(raw)
+            outcomes += asyncio.run(_bounded(raw_arq(settings, raw, raw_queue, args), args.phase_timeout))
+        finally:
+            for child in children:
+                child.stop()
+
+    print()
+    print_table(HEADERS, [o.row() for o in outcomes])
+    by = {(o.path, o.mode.split()[0]): o.row() for o in outcomes}
+    print()
+    print_table(
+        ["ratio full / raw", "jobs/s", "p50", "p99"],
+        [
+            [
+                mode,
+                # paced jobs/s is the offered rate for both paths: no ratio to read there
+                f"{_f(full[5]) / _f(raw_row[5]):.2f}x" if mode == "burst" else None,
+                f"{_f(full[6]) / _f(raw_row[6]):.2f}x",
+                f"{_f(full[7]) / _f(raw_row[7]):.2f}x",
+            ]
+            for mode in ("burst", "paced")
+            for full, raw_row in [(by[("full path", mode)], by[("raw arq", mode)])]
+        ],
+    )
+    print(
+        "\nsubmit/s: how fast the client got its submissions accepted (POST /v1/jobs/ping or enqueue_job).\n"
+        "jobs/s: jobs / (last finish - first submission). enq->start: submission to the worker starting\n"
+        "the job. ms/job: CPU per job of the worker, the API and PostgreSQL during the run. other %:\n"
+        "CPU of everything else on the machine (not this client), in percent of one core."
+    )
+
+
+def _f(value: object) -> float:
+    return float(value) if isinstance(value, int | float | str) else float("nan")
+
+
+if __name__ == "__main__":
+    main()
