@@ -1,5 +1,5 @@
-"""Asset queries. The list is one round trip: scene numbers and the selected image are
-aggregated in SQL, not fetched per asset."""
+"""Asset queries. The list is one round trip: scene numbers, the selected image and the total are
+computed in SQL, not fetched per asset."""
 
 from __future__ import annotations
 
@@ -10,11 +10,24 @@ from typing import Any
 from sqlalchemy import Row, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene
-from shared.scripts.service import current_script
+from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene, Script
+
+# Built once: an alias rebuilds its column proxies each time it is created.
+_SELECTED = AssetAttempt.__table__.alias("selected")
 
 
-def _asset_select(script_id: uuid.UUID | None) -> Any:
+def _current_script_id(project_id: uuid.UUID) -> Any:
+    """The project's newest script version, as an uncorrelated subquery PostgreSQL runs once."""
+    return (
+        select(Script.id)
+        .where(Script.project_id == project_id)
+        .order_by(Script.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _asset_select(project_id: uuid.UUID) -> Any:
     scene_numbers = (
         select(func.coalesce(func.array_agg(func.distinct(Scene.number)), []))
         .select_from(AssetSceneLink)
@@ -22,30 +35,29 @@ def _asset_select(script_id: uuid.UUID | None) -> Any:
         .where(
             AssetSceneLink.asset_id == ProjectAsset.id,
             AssetSceneLink.removed.is_(False),
-            Scene.script_id == script_id,
+            Scene.script_id == _current_script_id(project_id),
         )
         .scalar_subquery()
     )
     attempt_count = (
         select(func.count(AssetAttempt.id)).where(AssetAttempt.asset_id == ProjectAsset.id).scalar_subquery()
     )
-    selected = AssetAttempt.__table__.alias("selected")
     return select(
         ProjectAsset,
         scene_numbers.label("scene_numbers"),
         attempt_count.label("attempt_count"),
-        selected.c.id.label("sel_id"),
-        selected.c.storage_key.label("sel_key"),
-        selected.c.thumbnail_key.label("sel_thumb"),
-        selected.c.width.label("sel_w"),
-        selected.c.height.label("sel_h"),
-    ).outerjoin(selected, and_(selected.c.asset_id == ProjectAsset.id, selected.c.selected.is_(True)))
+        _SELECTED.c.id.label("sel_id"),
+        _SELECTED.c.storage_key.label("sel_key"),
+        _SELECTED.c.thumbnail_key.label("sel_thumb"),
+        _SELECTED.c.width.label("sel_w"),
+        _SELECTED.c.height.label("sel_h"),
+    ).outerjoin(_SELECTED, and_(_SELECTED.c.asset_id == ProjectAsset.id, _SELECTED.c.selected.is_(True)))
 
 
 async def list_rows(
     session: AsyncSession, *, project_id: uuid.UUID, status: str, type_: str | None, limit: int, offset: int
 ) -> tuple[Sequence[Row[Any]], int]:
-    script = await current_script(session, project_id)
+    """One page and the total, in one round trip (the total rides along as a window count)."""
     filters = [ProjectAsset.project_id == project_id]
     if status == "active":
         filters.append(ProjectAsset.deferred.is_(False))
@@ -53,24 +65,29 @@ async def list_rows(
         filters.append(ProjectAsset.deferred.is_(True))
     if type_:
         filters.append(ProjectAsset.type == type_)
-    total = await session.scalar(select(func.count()).select_from(ProjectAsset).where(*filters))
     rows = (
         await session.execute(
-            _asset_select(script.id if script else None)
+            _asset_select(project_id)
+            .add_columns(func.count().over().label("total"))
             .where(*filters)
             .order_by(ProjectAsset.type, func.lower(ProjectAsset.name), ProjectAsset.id)
             .limit(limit)
             .offset(offset)
         )
     ).all()
+    if rows:
+        return rows, int(rows[0].total)
+    # Past the last page there is no row to carry the count.
+    total = (
+        await session.scalar(select(func.count()).select_from(ProjectAsset).where(*filters)) if offset else 0
+    )
     return rows, int(total or 0)
 
 
 async def get_row(session: AsyncSession, *, project_id: uuid.UUID, asset_id: uuid.UUID) -> Row[Any] | None:
-    script = await current_script(session, project_id)
     return (
         await session.execute(
-            _asset_select(script.id if script else None).where(
+            _asset_select(project_id).where(
                 ProjectAsset.project_id == project_id, ProjectAsset.id == asset_id
             )
         )
