@@ -10,7 +10,18 @@ from fastapi import FastAPI
 
 from services.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from services.api.routers import assets, extraction, files, health, jobs, library, projects, scripts, styles
+from services.api.routers import (
+    assets,
+    attempts,
+    extraction,
+    files,
+    health,
+    jobs,
+    library,
+    projects,
+    scripts,
+    styles,
+)
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.jobs.queue import arq_client
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes + 64 * 1024,
     )
     app.add_middleware(RequestContextMiddleware)
-    for module in (health, projects, styles, scripts, extraction, assets, library, jobs, files):
+    # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
+    for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ from arq import cron
 from services.imagegen.tasks import HANDLERS
 from shared.config import Settings, get_settings
 from shared.db import session_scope
+from shared.images.providers.factory import build_image_provider
 from shared.jobs.queue import enqueue_committed, pop_scheduled
 from shared.jobs.service import create_job
 from shared.jobs.worker import build_worker_settings, settings_class
@@ -20,6 +21,13 @@ SYSTEM_OWNER = uuid.UUID(int=0)  # jobs the service starts itself (sweeps), not 
 
 async def startup(ctx: dict[str, Any]) -> None:
     ctx["storage"] = build_storage(ctx["settings"])
+    # One provider per process: a hosted one keeps its HTTP connection pool across jobs.
+    ctx["image_provider"] = build_image_provider(ctx["settings"])
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "image_provider" in ctx:
+        await ctx["image_provider"].aclose()
 
 
 async def schedule_sweep(ctx: dict[str, Any]) -> None:
@@ -42,7 +50,12 @@ def worker_options(settings: Settings | None = None) -> dict[str, Any]:
     every_min = min(60, max(1, settings.storage_sweep_interval_s // 60))
     sweep = cron(schedule_sweep, minute=set(range(0, 60, every_min)), second=0, keep_result=0, max_tries=1)
     return build_worker_settings(
-        "imagegen", HANDLERS, on_startup=startup, extra_cron=[sweep], settings=settings
+        "imagegen",
+        HANDLERS,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        extra_cron=[sweep],
+        settings=settings,
     )
 
 

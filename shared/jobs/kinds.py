@@ -33,6 +33,9 @@ KINDS: dict[str, JobKind] = {
         JobKind("extract.confirm", "extractor", "run_extract_confirm"),
         JobKind("asset.describe", "extractor", "run_asset_describe"),
         JobKind("storage.sweep", "imagegen", "run_storage_sweep"),
+        JobKind("image.generate", "imagegen", "run_image_generate"),
+        JobKind("image.upload", "imagegen", "run_image_upload"),
+        JobKind("attempt.describe", "extractor", "run_attempt_describe"),
     )
 }
 

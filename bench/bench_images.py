@@ -1,0 +1,241 @@
+"""Image generation jobs/s with the offline provider, on one and on two imagegen processes.
+
+    python -m bench.bench_images [--jobs 60] [--assets 4] [--processes 1 2]
+
+Each job is the real ``image.generate`` path: claim the row, render with the offline Pillow
+provider at the real sizes (``image_base_side`` 1024: characters and extras 1024x1536, props
+1024x1024, the location 1824x1024 in a 16:9 project), remove the background (not for the
+location), encode PNG + WebP thumbnail, write both to local storage, then one transaction that
+locks the asset, inserts the attempt under the cap (evicting, deleting evicted files after commit)
+and marks the job succeeded.
+
+For each ``imagegen_concurrency`` (jobs in flight per process) and process count, the workers
+(``arq services.imagegen.worker.WorkerSettings``) are started and warmed up first (one job per
+slot, to pay lazy imports and font loading outside the window); then ``--jobs`` rows spread
+round-robin over ``--assets`` assets are written in one transaction and enqueued. jobs/s is
+jobs / (last ``finished_at`` - first ``created_at``) from the rows. Many jobs per asset on
+purpose: they all serialize on the asset row lock for their short final transaction, which is
+the contention the cap rule costs.
+
+Rendering and image processing are Pillow C code that releases the GIL, and jobs run it in
+threads, so one process with 4 jobs in flight already uses most of a 2-core machine: two
+processes can only add the cores one leaves idle. With 1 job per process, a process uses about one
+core, which shows how throughput scales with processes when cores are there to take.
+
+CPU is from /proc over the window: ``worker ms/job`` is the workers' CPU per job, ``pg`` and
+``other`` are PostgreSQL and everything else, in percent of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+try:
+    import bench  # noqa: F401 - only checking it is importable
+except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (
+    Child,
+    CpuMeter,
+    arq_health_key,
+    bench_settings,
+    exit_on_sigterm,
+    flush_redis,
+    prepare_database,
+    print_table,
+    settings_env,
+    start_arq_worker,
+    wait_arq_ready,
+)
+from services.imagegen.worker import worker_options
+from shared.config import Settings
+from shared.db import create_engine, create_sessionmaker, session_scope
+from shared.jobs.queue import arq_client, enqueue_committed, pop_scheduled
+from shared.jobs.service import create_job
+from shared.logging import configure_logging
+from shared.models import Job, Project, ProjectAsset, StyleCapsule
+
+TYPES = ("character", "prop", "location", "extra_archetype")
+HEADERS = ["processes", "jobs", "ok", "wall s", "jobs/s", "worker ms/job", "worker %", "pg %", "other %"]
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], assets: int) -> tuple[Project, list[uuid.UUID]]:
+    """A project in the noir preset style with ``assets`` assets of the four types in turn."""
+    async with session_scope(sessions) as session:
+        capsule = await session.scalar(select(StyleCapsule.id).where(StyleCapsule.slug == "noir"))
+        project = Project(
+            id=uuid.uuid4(),
+            owner_id=uuid.uuid4(),
+            title="Bench",
+            aspect_ratio="16:9",
+            style_capsule_id=capsule,
+        )
+        session.add(project)
+        await session.flush()
+        rows = [
+            ProjectAsset(
+                id=uuid.uuid4(),
+                project_id=project.id,
+                name=f"Asset {i}",
+                type=TYPES[i % len(TYPES)],
+                description="A weathered figure in a yellow oilskin coat by a brass lamp.",
+                source="manual",
+            )
+            for i in range(assets)
+        ]
+        session.add_all(rows)
+    return project, [a.id for a in rows]
+
+
+async def submit(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    project: Project,
+    assets: list[uuid.UUID],
+    count: int,
+) -> list[uuid.UUID]:
+    async with session_scope(sessions) as session:
+        jobs = [
+            await create_job(
+                session,
+                settings=settings,
+                kind="image.generate",
+                owner_id=project.owner_id,
+                project_id=project.id,
+                payload={"asset_id": str(assets[i % len(assets)]), "view": None},
+            )
+            for i in range(count)
+        ]
+        pending = pop_scheduled(session)
+    pool = arq_client(settings)
+    try:
+        await enqueue_committed(pool, sessions, pending)
+    finally:
+        await pool.aclose()
+    return [j.id for j in jobs]
+
+
+async def wait_done(
+    sessions: async_sessionmaker[AsyncSession], ids: list[uuid.UUID], within_s: float
+) -> None:
+    deadline = time.monotonic() + within_s
+    while True:
+        async with sessions() as session:
+            done = await session.scalar(
+                select(func.count()).where(Job.id.in_(ids), Job.status.in_(("succeeded", "failed")))
+            )
+        if done == len(ids):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{done} of {len(ids)} jobs finished within {within_s:.0f}s")
+        await asyncio.sleep(0.05)
+
+
+async def measure(
+    settings: Settings, workers: list[Child], args: argparse.Namespace
+) -> list[str | int | float | None]:
+    engine = create_engine(settings, pool_size=2)
+    sessions = create_sessionmaker(engine)
+    try:
+        health = arq_health_key(worker_options(settings))
+        for w in workers:
+            await wait_arq_ready(settings.redis_url, health, w)
+        # Every process writes the same health key, so that only proves the first one is up; they
+        # were started together and boot alike, and a second more covers the slower one.
+        await asyncio.sleep(1.0)
+        project, assets = await seed(sessions, args.assets)
+        # Warm-up: every slot of every process runs one job (imports, fonts, connection pools).
+        warm = await submit(settings, sessions, project, assets, settings.imagegen_concurrency * len(workers))
+        await wait_done(sessions, warm, args.wait_s)
+        meter = CpuMeter({f"w{i}": w.pid for i, w in enumerate(workers)})
+        meter.start()
+        ids = await submit(settings, sessions, project, assets, args.jobs)
+        await wait_done(sessions, ids, args.wait_s)
+        cpu = meter.stop()
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Job.status, Job.created_at, Job.finished_at).where(Job.id.in_(ids))
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    ok = sum(r.status == "succeeded" for r in rows)
+    span = (max(r.finished_at for r in rows) - min(r.created_at for r in rows)).total_seconds()
+    worker_s = sum(cpu[f"w{i}_cpu_s"] for i in range(len(workers)))
+    return [
+        len(workers),
+        len(rows),
+        ok,
+        span,
+        len(rows) / span,
+        f"{worker_s * 1000 / len(rows):.0f}",
+        sum(cpu[f"w{i}_pct"] for i in range(len(workers))),
+        cpu["postgres_pct"],
+        cpu["other_pct"],
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=60, help="generation jobs per run (60)")
+    parser.add_argument("--assets", type=int, default=4, help="assets the jobs are spread over (4)")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="imagegen processes (1 2)")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 4], help="imagegen_concurrency per process (1 4)"
+    )
+    parser.add_argument("--wait-s", type=float, default=300.0, help="max wait for a batch (300)")
+    args = parser.parse_args()
+    exit_on_sigterm()
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        base = bench_settings(tmp, image_provider="offline")
+        configure_logging(base, process="bench")  # WARNING: no line per job row written here
+        asyncio.run(prepare_database(base))
+        print(
+            f"offline provider, image_base_side {base.image_base_side}, {args.jobs} image.generate jobs "
+            f"over {args.assets} assets (cap {base.attempt_cap}); {os.cpu_count()} CPUs shared by the "
+            "workers, PostgreSQL, Redis and this client"
+        )
+        for concurrency in args.concurrency:
+            settings = base.model_copy(update={"imagegen_concurrency": concurrency})
+            for count in args.processes:
+                asyncio.run(flush_redis(settings))
+                env = settings_env(settings)
+                workers: list[Child] = []
+                try:
+                    for i in range(count):
+                        name = f"imagegen-c{concurrency}-p{count}-{i}"
+                        workers.append(
+                            start_arq_worker(name, "services.imagegen.worker.WorkerSettings", env, tmp)
+                        )
+                    rows.append([concurrency, *asyncio.run(measure(settings, workers, args))])
+                finally:
+                    for w in workers:
+                        w.stop()
+
+    print()
+    print_table(["jobs/process", *HEADERS], rows, digits=1)
+    print()
+    jobs_s = {(int(str(r[0])), int(str(r[1]))): float(str(r[5])) for r in rows}
+    for concurrency in args.concurrency:
+        one, two = jobs_s.get((concurrency, 1)), jobs_s.get((concurrency, 2))
+        if one and two:
+            print(f"{concurrency} job(s) per process: 2 processes / 1 process = {two / one:.2f}x jobs/s")
+
+
+if __name__ == "__main__":
+    main()

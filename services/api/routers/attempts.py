@@ -1,0 +1,197 @@
+"""The image carousel of an asset (attempts), image jobs, describe-from-image, and generate-all."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile, status
+
+from services.api.deps import (
+    IdempotencyKey,
+    ProjectDep,
+    RequestIdDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+)
+from shared.assets.schemas import AssetOut
+from shared.assets.service import read_asset
+from shared.attempts import jobs, service
+from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut, GenerateIn
+from shared.jobs.schemas import JobEnvelope
+from shared.jobs.service import job_out
+from shared.models import Job
+
+router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
+
+
+def _accepted(response: Response, job: Job) -> JobEnvelope:
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return JobEnvelope(job=job_out(job))
+
+
+@router.post(
+    "/generate-all",
+    summary="Generate an image for every active asset that has none",
+    description="`dry_run: true` answers 200 with the assets and the estimated cost and creates nothing; "
+    "otherwise 202 with one `image.generate` job per asset. 409 `style_required` without a style.",
+    responses={202: {"model": GenerateAllOut}},
+)
+async def generate_all(
+    project: ProjectDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+    body: GenerateAllIn | None = None,
+) -> GenerateAllOut:
+    out = await jobs.generate_all(
+        session,
+        settings=settings,
+        project=project,
+        dry_run=bool(body and body.dry_run),
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    response.status_code = status.HTTP_200_OK if out.dry_run else status.HTTP_202_ACCEPTED
+    return out
+
+
+@router.get("/{aid}/attempts", summary="The asset's images, newest first, with signed URLs")
+async def list_attempts(
+    aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep, settings: SettingsDep
+) -> AttemptList:
+    return await service.list_attempts(session, storage, project, aid, cap=settings.attempt_cap)
+
+
+@router.post(
+    "/{aid}/attempts/generate",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Generate an image (job)",
+    description="The new image becomes selected; at the cap the oldest unselected one is evicted. "
+    "`view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.",
+)
+async def generate(
+    aid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+    body: GenerateIn | None = None,
+) -> JobEnvelope:
+    job = await jobs.start_generation(
+        session,
+        settings=settings,
+        project=project,
+        asset_id=aid,
+        view=body.view if body else None,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    return _accepted(response, job)
+
+
+@router.post(
+    "/{aid}/attempts/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload an image (job)",
+    description="PNG, JPEG or WebP, recognised from the content (415 `unsupported_image`), at most "
+    "`max_upload_bytes` (413). The job decodes it safely, strips metadata and adds it as an attempt; "
+    "a corrupt file or a decompression bomb fails the job with `corrupt_image` / `decompression_bomb`.",
+)
+async def upload(
+    aid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    file: Annotated[UploadFile, File(description="The image file")],
+    idempotency_key: IdempotencyKey = None,
+) -> JobEnvelope:
+    # One byte over the limit is enough to know it is over: never read more than that.
+    data = await file.read(settings.max_upload_bytes + 1)
+    job = await jobs.start_upload(
+        session,
+        storage,
+        settings=settings,
+        project=project,
+        asset_id=aid,
+        data=data,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    return _accepted(response, job)
+
+
+@router.post("/{aid}/attempts/{tid}/select", summary="Make this image the asset's image")
+async def select_attempt(
+    aid: uuid.UUID,
+    tid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    storage: StorageDep,
+    settings: SettingsDep,
+) -> AttemptList:
+    await service.select_attempt(session, project, aid, tid)
+    return await service.list_attempts(session, storage, project, aid, cap=settings.attempt_cap)
+
+
+@router.delete(
+    "/{aid}/attempts/{tid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an image and its stored files",
+    description="Any image, selected or not. Deleting the selected one leaves the asset without an image.",
+)
+async def delete_attempt(
+    aid: uuid.UUID, tid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
+) -> Response:
+    await service.delete_attempt(session, storage, project, aid, tid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{aid}/attempts/{tid}/describe",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Describe the asset from this image (job)",
+    description="The job's result offers three descriptions (`options.keep`, `.replace`, `.merge`); "
+    "apply one with POST .../description/apply.",
+)
+async def describe(
+    aid: uuid.UUID,
+    tid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    request_id: RequestIdDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JobEnvelope:
+    job = await jobs.start_describe(
+        session,
+        settings=settings,
+        project=project,
+        asset_id=aid,
+        attempt_id=tid,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
+    )
+    return _accepted(response, job)
+
+
+@router.post(
+    "/{aid}/description/apply",
+    summary="Write the description chosen from a describe job",
+    description="422 `not_a_describe_job` for another kind of job or another asset's; 409 "
+    "`describe_pending` / `describe_failed` when the job has not succeeded.",
+)
+async def apply_description(
+    aid: uuid.UUID, body: DescribeApply, project: ProjectDep, session: SessionDep, storage: StorageDep
+) -> AssetOut:
+    await jobs.apply_description(session, project, aid, body)
+    return await read_asset(session, storage, project_id=project.id, asset_id=aid)

@@ -1,0 +1,99 @@
+"""Attempt queries. Anything that changes an asset's carousel first takes the asset row's lock
+(``lock_asset``): that one lock serializes the cap, the numbering and the selection flip across
+every API request and imagegen process."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import String, cast, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.models import AssetAttempt, Job, ProjectAsset
+
+# Job kinds that will add an attempt to the asset named in their payload.
+IMAGE_JOB_KINDS = ("image.generate", "image.upload")
+
+
+async def lock_asset(
+    session: AsyncSession, *, asset_id: uuid.UUID, project_id: uuid.UUID | None = None
+) -> ProjectAsset | None:
+    """``SELECT ... FOR UPDATE`` on the asset; None when it no longer exists (or is in another project)."""
+    q = select(ProjectAsset).where(ProjectAsset.id == asset_id).with_for_update()
+    if project_id is not None:
+        q = q.where(ProjectAsset.project_id == project_id)
+    return await session.scalar(q)
+
+
+async def list_for_asset(session: AsyncSession, asset_id: uuid.UUID) -> Sequence[AssetAttempt]:
+    # attempt_number is assigned under the asset lock, so it orders attempts exactly, unlike
+    # created_at (transaction start time, which concurrent jobs may share or invert).
+    rows = await session.scalars(
+        select(AssetAttempt)
+        .where(AssetAttempt.asset_id == asset_id)
+        .order_by(AssetAttempt.attempt_number.desc())
+        .execution_options(populate_existing=True)  # after a select/clear UPDATE in this session
+    )
+    return rows.all()
+
+
+async def get(session: AsyncSession, *, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt | None:
+    return await session.scalar(
+        select(AssetAttempt).where(AssetAttempt.id == attempt_id, AssetAttempt.asset_id == asset_id)
+    )
+
+
+async def next_number(session: AsyncSession, asset_id: uuid.UUID) -> int:
+    top = await session.scalar(
+        select(func.max(AssetAttempt.attempt_number)).where(AssetAttempt.asset_id == asset_id)
+    )
+    return int(top or 0) + 1
+
+
+async def eviction_order(session: AsyncSession, asset_id: uuid.UUID) -> Sequence[AssetAttempt]:
+    """Every attempt of the asset, the first to evict first: unselected before selected, then
+    oldest first. The selected one only ever goes when the cap is 1."""
+    rows = await session.scalars(
+        select(AssetAttempt)
+        .where(AssetAttempt.asset_id == asset_id)
+        .order_by(AssetAttempt.selected, AssetAttempt.attempt_number)
+    )
+    return rows.all()
+
+
+async def clear_selection(session: AsyncSession, asset_id: uuid.UUID) -> None:
+    # Executed at once (not left to a flush) so the partial unique index sees the old selection
+    # gone before the new one is written.
+    await session.execute(
+        update(AssetAttempt)
+        .where(AssetAttempt.asset_id == asset_id, AssetAttempt.selected.is_(True))
+        .values(selected=False)
+    )
+
+
+async def mark_selected(session: AsyncSession, attempt_id: uuid.UUID) -> None:
+    await session.execute(update(AssetAttempt).where(AssetAttempt.id == attempt_id).values(selected=True))
+
+
+async def assets_needing_images(session: AsyncSession, project_id: uuid.UUID) -> Sequence[ProjectAsset]:
+    """Active assets (not deferred, not stale) with no attempt at all and no image job pending."""
+    has_attempt = exists().where(AssetAttempt.asset_id == ProjectAsset.id)
+    pending = exists().where(
+        Job.project_id == project_id,
+        Job.kind.in_(IMAGE_JOB_KINDS),
+        Job.status.in_(("queued", "running")),
+        Job.payload["asset_id"].astext == cast(ProjectAsset.id, String),
+    )
+    rows = await session.scalars(
+        select(ProjectAsset)
+        .where(
+            ProjectAsset.project_id == project_id,
+            ProjectAsset.deferred.is_(False),
+            ProjectAsset.stale.is_(False),
+            ~has_attempt,
+            ~pending,
+        )
+        .order_by(ProjectAsset.type, func.lower(ProjectAsset.name), ProjectAsset.id)
+    )
+    return rows.all()

@@ -1,0 +1,197 @@
+"""Carousel rules: list, select, delete, and adding an attempt under the cap.
+
+Invariants, under any concurrency: at most ``cap`` attempts per asset and at most one selected.
+Every write here first locks the asset row, so an API select racing twenty imagegen inserts sees
+them one at a time. Stored objects of removed attempts are deleted only after the commit that
+removed their rows; a crash in between leaves orphans for the sweep, never a row without its file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.assets.service import ensure_unlocked, require_asset
+from shared.attempts import repository as repo
+from shared.attempts.schemas import AttemptList, AttemptOut
+from shared.db import after_commit
+from shared.errors import NotFound
+from shared.images.processing import ProcessedImage
+from shared.models import AssetAttempt, Project
+from shared.storage.base import Storage
+
+log = structlog.get_logger()
+
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def attempt_out(a: AssetAttempt, storage: Storage) -> AttemptOut:
+    return AttemptOut(
+        id=a.id,
+        asset_id=a.asset_id,
+        attempt_number=a.attempt_number,
+        source=a.source,
+        selected=a.selected,
+        view=a.view,
+        image_url=storage.signed_url(a.storage_key),
+        thumbnail_url=storage.signed_url(a.thumbnail_key) if a.thumbnail_key else None,
+        width=a.width,
+        height=a.height,
+        mime=a.mime,
+        bytes=a.bytes,
+        provider=a.provider,
+        model=a.model,
+        cost_usd=float(a.cost_usd or 0),
+        prompt=a.prompt_snapshot,
+        style=a.style_snapshot,
+        job_id=a.job_id,
+        created_at=a.created_at,
+    )
+
+
+async def list_attempts(
+    session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID, *, cap: int
+) -> AttemptList:
+    await require_asset(session, project, asset_id)
+    rows = await repo.list_for_asset(session, asset_id)
+    return AttemptList(items=[attempt_out(a, storage) for a in rows], cap=cap)
+
+
+async def _require_attempt(session: AsyncSession, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt:
+    attempt = await repo.get(session, asset_id=asset_id, attempt_id=attempt_id)
+    if attempt is None:
+        raise NotFound("Attempt not found")
+    return attempt
+
+
+async def select_attempt(
+    session: AsyncSession, project: Project, asset_id: uuid.UUID, attempt_id: uuid.UUID
+) -> None:
+    ensure_unlocked(project)
+    await require_asset(session, project, asset_id, for_update=True)
+    attempt = await _require_attempt(session, asset_id, attempt_id)
+    if not attempt.selected:
+        await repo.clear_selection(session, asset_id)
+        await repo.mark_selected(session, attempt.id)
+
+
+async def delete_attempt(
+    session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID, attempt_id: uuid.UUID
+) -> None:
+    """Delete any attempt. Deleting the selected one leaves the asset description-only: no other
+    attempt is promoted behind the user's back (an asset does not need an image)."""
+    ensure_unlocked(project)
+    await require_asset(session, project, asset_id, for_update=True)
+    attempt = await _require_attempt(session, asset_id, attempt_id)
+    await session.execute(delete(AssetAttempt).where(AssetAttempt.id == attempt.id))
+    delete_after_commit(session, storage, object_keys([attempt]))
+
+
+def object_keys(attempts: list[AssetAttempt]) -> list[str]:
+    return [k for a in attempts for k in (a.storage_key, a.thumbnail_key) if k]
+
+
+def delete_after_commit(session: AsyncSession, storage: Storage, keys: list[str]) -> None:
+    if keys:
+        after_commit(session, lambda: storage.delete_many(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An image and its thumbnail already in storage, waiting for their attempt row."""
+
+    image: ProcessedImage
+    storage_key: str
+    thumbnail_key: str
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.storage_key, self.thumbnail_key]
+
+
+async def store_image(
+    storage: Storage, *, project_id: uuid.UUID, asset_id: uuid.UUID, image: ProcessedImage
+) -> StoredImage:
+    """Write the image and its thumbnail *before* their row exists (see the module docstring)."""
+    base = f"projects/{project_id}/assets/{asset_id}/{uuid.uuid4()}"
+    stored = StoredImage(image, f"{base}.{_EXT[image.mime]}", f"{base}.thumb.webp")
+    await asyncio.gather(
+        storage.put(stored.storage_key, image.data, content_type=image.mime),
+        storage.put(stored.thumbnail_key, image.thumbnail, content_type=image.thumbnail_mime),
+    )
+    return stored
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDetails:
+    """How an image came to be, recorded on its attempt."""
+
+    source: str  # "generated" | "uploaded"
+    job_id: uuid.UUID | None
+    view: str | None = None
+    prompt: str | None = None
+    style: dict[str, Any] | None = None
+    provider: str | None = None
+    model: str | None = None
+    cost_usd: float = 0.0
+
+
+async def add_attempt(
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    asset_id: uuid.UUID,
+    stored: StoredImage,
+    details: AttemptDetails,
+    cap: int,
+) -> tuple[AssetAttempt, list[AssetAttempt]] | None:
+    """Insert a new, selected attempt, evicting the oldest unselected ones down to ``cap``.
+    Returns it and the evicted attempts, or None when the asset no longer exists (the caller
+    then discards its stored objects)."""
+    asset = await repo.lock_asset(session, asset_id=asset_id)
+    if asset is None:
+        return None
+    number = await repo.next_number(session, asset_id)  # before eviction: numbers are never reused
+    existing = await repo.eviction_order(session, asset_id)
+    evicted = list(existing[: max(0, len(existing) - cap + 1)])
+    if evicted:
+        await session.execute(delete(AssetAttempt).where(AssetAttempt.id.in_([a.id for a in evicted])))
+        delete_after_commit(session, storage, object_keys(evicted))
+    await repo.clear_selection(session, asset_id)
+    attempt = AssetAttempt(
+        id=uuid.uuid4(),
+        asset_id=asset_id,
+        project_id=asset.project_id,
+        attempt_number=number,
+        source=details.source,
+        selected=True,
+        storage_key=stored.storage_key,
+        thumbnail_key=stored.thumbnail_key,
+        width=stored.image.width,
+        height=stored.image.height,
+        mime=stored.image.mime,
+        bytes=len(stored.image.data),
+        view=details.view,
+        prompt_snapshot=details.prompt,
+        style_snapshot=details.style,
+        provider=details.provider,
+        model=details.model,
+        cost_usd=Decimal(str(round(details.cost_usd, 6))),
+        job_id=details.job_id,
+    )
+    session.add(attempt)
+    await session.flush()
+    log.info(
+        "attempt.add.succeeded",
+        asset_id=str(asset_id),
+        attempt_number=number,
+        evicted=[a.attempt_number for a in evicted],
+    )
+    return attempt, evicted
