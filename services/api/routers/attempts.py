@@ -15,20 +15,14 @@ from services.api.deps import (
     SettingsDep,
     StorageDep,
 )
+from services.api.responses import accepted
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
 from shared.attempts import jobs, service
 from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut, GenerateIn
 from shared.jobs.schemas import JobEnvelope
-from shared.jobs.service import job_out
-from shared.models import Job
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
-
-
-def _accepted(response: Response, job: Job) -> JobEnvelope:
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return JobEnvelope(job=job_out(job))
 
 
 @router.post(
@@ -92,7 +86,7 @@ async def generate(
         idempotency_key=idempotency_key,
         request_id=request_id,
     )
-    return _accepted(response, job)
+    return accepted(response, job)
 
 
 @router.post(
@@ -126,7 +120,7 @@ async def upload(
         idempotency_key=idempotency_key,
         request_id=request_id,
     )
-    return _accepted(response, job)
+    return accepted(response, job)
 
 
 @router.post("/{aid}/attempts/{tid}/select", summary="Make this image the asset's image")
@@ -181,7 +175,7 @@ async def describe(
         idempotency_key=idempotency_key,
         request_id=request_id,
     )
-    return _accepted(response, job)
+    return accepted(response, job)
 
 
 @router.post(

@@ -3,11 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
+from services.api.responses import accepted, point_at_job
 from shared.costs import CostsOut, project_costs
 from shared.extraction import service, stage
 from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, PreviewOut
 from shared.jobs.schemas import JobEnvelope
-from shared.jobs.service import job_out
 
 router = APIRouter(prefix="/v1/projects/{pid}", tags=["extraction"])
 
@@ -29,8 +29,7 @@ async def start_preview(
     job = await service.start_preview(
         session, settings=settings, project=project, request_id=request_id, idempotency_key=idempotency_key
     )
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return JobEnvelope(job=job_out(job))
+    return accepted(response, job)
 
 
 @router.get("/extract/preview", summary="The latest preview, each entity matched against existing assets")
@@ -63,7 +62,7 @@ async def confirm(
         idempotency_key=idempotency_key,
     )
     if out.job is not None:
-        response.headers["Location"] = f"/v1/jobs/{out.job.id}"
+        point_at_job(response, out.job.id)
     else:
         response.status_code = status.HTTP_200_OK
     return out

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette.sse import EventSourceResponse
 
 from services.api.deps import CurrentUser, IdempotencyKey, RequestIdDep, SessionDep, SettingsDep
+from services.api.responses import accepted
 from shared.jobs import events
 from shared.jobs.schemas import JobEnvelope, JobOut
 from shared.jobs.service import cancel_job, create_job, get_owned_job, job_event, job_out
@@ -68,8 +69,7 @@ async def ping(
         idempotency_key=idempotency_key,
         request_id=request_id,
     )
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return JobEnvelope(job=job_out(job))
+    return accepted(response, job)
 
 
 @router.get(

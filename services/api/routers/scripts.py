@@ -5,6 +5,7 @@ import asyncio
 from fastapi import APIRouter, Response, status
 
 from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
+from services.api.responses import point_at_job
 from shared.errors import PayloadTooLarge
 from shared.jobs.service import create_job, job_out
 from shared.scripts import service
@@ -54,7 +55,7 @@ async def put_script(
         request_id=request_id,
     )
     response.status_code = status.HTTP_202_ACCEPTED
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    point_at_job(response, job.id)
     return ScriptAccepted(script=service.script_out(script), job=job_out(job))
 
 
@@ -87,7 +88,7 @@ async def reparse_script(
         idempotency_key=idempotency_key,
         request_id=request_id,
     )
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    point_at_job(response, job.id)
     return ScriptAccepted(script=service.script_out(script), job=job_out(job))
 
 
