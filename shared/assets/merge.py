@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assets.service import ensure_unlocked, require_asset
 from shared.errors import ValidationFailed
-from shared.extraction.merge import norm
+from shared.extraction.entities import norm
 from shared.models import AssetAttempt, AssetSceneLink, Project, ProjectAsset
 
 

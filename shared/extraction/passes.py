@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 from shared.config import Settings
 from shared.extraction import offline
 from shared.extraction.chunking import chunk_scenes
-from shared.extraction.merge import cap_mentions, merge_entities, name_forms, norm
+from shared.extraction.entities import cap_mentions, merge_entities, name_forms, norm
 from shared.extraction.prompts import load
 from shared.extraction.schemas import EntityDescription, EntityMention, PreviewEntity
 from shared.llm.client import LLMCall, LLMClient, cached_text_block

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import ValidationFailed
 from shared.extraction.api_schemas import ConfirmSummary, DecisionIn
-from shared.extraction.merge import norm
+from shared.extraction.entities import norm
 from shared.extraction.schemas import PreviewEntity
 from shared.models import AssetSceneLink, DismissedEntity, Project, ProjectAsset, Scene, Script
 

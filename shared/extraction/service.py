@@ -16,7 +16,7 @@ from shared.config import Settings
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.extraction import reconcile
 from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, ConfirmSummary, PreviewEntityOut, PreviewOut
-from shared.extraction.merge import name_forms
+from shared.extraction.entities import name_forms
 from shared.extraction.schemas import PreviewEntity
 from shared.jobs.service import create_job, job_out
 from shared.models import DismissedEntity, Job, Project, ProjectAsset, Script

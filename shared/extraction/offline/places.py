@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from shared.extraction.offline_characters import Cast
-from shared.extraction.offline_index import Found, ScriptIndex
-from shared.extraction.offline_lexicon import CAMERA_WORDS
-from shared.extraction.offline_text import fold, sentences
+from shared.extraction.offline.characters import Cast
+from shared.extraction.offline.index import Found, ScriptIndex
+from shared.extraction.offline.lexicon import CAMERA_WORDS
+from shared.extraction.offline.text import fold, sentences
 
 # Sub-areas are dash-separated ("HOUSE - KITCHEN"); commas are not split because they run both
 # ways ("OVAL OFFICE, WHITE HOUSE" names the room first, "HOUSE, KITCHEN" the building first).

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from shared.extraction.offline_characters import Cast
-from shared.extraction.offline_index import Found, ScriptIndex
-from shared.extraction.offline_lexicon import (
+from shared.extraction.offline.characters import Cast
+from shared.extraction.offline.index import Found, ScriptIndex
+from shared.extraction.offline.lexicon import (
     ADJECTIVE_ENDINGS,
     ADJECTIVES,
     ANIMALS,
@@ -26,7 +26,7 @@ from shared.extraction.offline_lexicon import (
     SOUND_WORDS,
     TIME_WORDS,
 )
-from shared.extraction.offline_text import Word, caps_runs, fold, is_caps, name_pattern, sentence_at
+from shared.extraction.offline.text import Word, caps_runs, fold, is_caps, name_pattern, sentence_at
 
 _MAX_PROP_WORDS = 4
 # How far back a determiner may sit: "a pile of stolen COSMETICS" (of), "a battered old TRUNK".

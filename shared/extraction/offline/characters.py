@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from shared.extraction.offline_index import Found, ScriptIndex
-from shared.extraction.offline_lexicon import (
+from shared.extraction.offline.index import Found, ScriptIndex
+from shared.extraction.offline.lexicon import (
     CAMERA_WORDS,
     CROWD_NOUNS,
     DEVICE_CUES,
@@ -16,7 +16,7 @@ from shared.extraction.offline_lexicon import (
     PERSON_NOUNS,
     SOUND_WORDS,
 )
-from shared.extraction.offline_text import Casing, caps_runs, fold, name_pattern, sentence_at
+from shared.extraction.offline.text import Casing, caps_runs, fold, name_pattern, sentence_at
 
 _VOICE_OF = re.compile(r"^(?P<speaker>.+?)'S (?:VOICE|THOUGHTS|INNER VOICE|VOICE-OVER|VOICEOVER)$")
 _GROUP_SPLIT = re.compile(r"\s*(?:&|/|\+|,|\bAND\b)\s*")

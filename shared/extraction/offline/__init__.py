@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.extraction.offline_characters import find_characters
-from shared.extraction.offline_describe import describe
-from shared.extraction.offline_index import Found, ScriptIndex
-from shared.extraction.offline_places import find_locations, place_words
-from shared.extraction.offline_text import slugify
-from shared.extraction.offline_things import find_extras, find_props
+from shared.extraction.offline.characters import find_characters
+from shared.extraction.offline.describe import describe
+from shared.extraction.offline.index import Found, ScriptIndex
+from shared.extraction.offline.places import find_locations, place_words
+from shared.extraction.offline.text import slugify
+from shared.extraction.offline.things import find_extras, find_props
 from shared.extraction.schemas import ENTITY_TYPES, EntityDescription, PreviewEntity
 from shared.scripts.parser import ParsedScript
 

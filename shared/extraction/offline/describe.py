@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from shared.extraction.offline_characters import classify_cue
-from shared.extraction.offline_index import ScriptIndex
-from shared.extraction.offline_lexicon import APPEARANCE_NOUNS, COLOURS, NOT_APPOSITIVE, VISUAL_WORDS
-from shared.extraction.offline_text import fold, name_pattern, sentences, trim_quote
+from shared.extraction.offline.characters import classify_cue
+from shared.extraction.offline.index import ScriptIndex
+from shared.extraction.offline.lexicon import APPEARANCE_NOUNS, COLOURS, NOT_APPOSITIVE, VISUAL_WORDS
+from shared.extraction.offline.text import fold, name_pattern, sentences, trim_quote
 from shared.extraction.schemas import EntityDescription, PreviewEntity, VisualConflict
 
 # A speaker with at least a fifth of the lead's speeches carries a storyline of their own: in the

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.extraction.offline_lexicon import KNOWN_ACRONYMS
+from shared.extraction.offline.lexicon import KNOWN_ACRONYMS
 
 MAX_QUOTE = 300
 

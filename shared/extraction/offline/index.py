@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from shared.extraction.offline_text import Casing, trim_quote
+from shared.extraction.offline.text import Casing, trim_quote
 from shared.extraction.schemas import EntityMention, EntityType, PreviewEntity
 from shared.scripts.parser import ParsedScene, ParsedScript, normalize_cue
 
