@@ -24,8 +24,18 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+OUTBOX_KEY = "filmassets.outbox"
+PENDING_JOBS_KEY = "filmassets.jobs_to_enqueue"
+
+
+def create_sessionmaker(
+    engine: AsyncEngine, *, outbox: object | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for one process. With an ``outbox`` (``shared.jobs.queue.Outbox``), job rows a
+    transaction creates are pushed to Redis after it commits; without one (tools, some tests)
+    they wait for the relay."""
+    info = {OUTBOX_KEY: outbox} if outbox is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 @asynccontextmanager
@@ -37,7 +47,7 @@ async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncItera
             await session.commit()
         except BaseException:
             await session.rollback()
-            session.info.pop(AFTER_COMMIT_KEY, None)
+            discard_after_commit(session)
             raise
         await run_after_commit(session)
 
@@ -50,6 +60,12 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]])
     Used for side effects that must not happen for a transaction that didn't: deleting stored
     objects of removed rows, for instance."""
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    """The transaction rolled back: forget what was to happen after its commit."""
+    session.info.pop(AFTER_COMMIT_KEY, None)
+    session.info.pop(PENDING_JOBS_KEY, None)
 
 
 async def run_after_commit(session: AsyncSession) -> None:

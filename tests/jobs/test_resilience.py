@@ -108,8 +108,8 @@ async def test_redis_down_at_commit_then_relay(
         await asyncio.sleep(local.relay_min_age_s)
         pool = arq_client(local)
         try:
-            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 1
-            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 0  # stamped
+            assert await relay_once(sessions, pool, local) == 1
+            assert await relay_once(sessions, pool, local) == 0  # stamped
         finally:
             await pool.aclose()
         await run_burst("extractor", local)
