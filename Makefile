@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint fmt bench migrate token services venv clean
+.PHONY: dev test lint fmt bench migrate token services venv clean client client-check
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,5 +41,27 @@ bench: $(STAMP) services
 token: $(STAMP)
 	@$(BIN)/python -m shared.cli token $(if $(SUB),--sub $(SUB),)
 
+# The typed TypeScript client (client/): its types are generated from the app's OpenAPI document.
+CLIENT_STAMP := client/node_modules/.package-lock.json
+# A field with a default is optional in a request body: by default openapi-typescript makes it required.
+OPENAPI_TS := npx --no-install openapi-typescript --default-non-nullable false
+
+$(CLIENT_STAMP): client/package.json client/package-lock.json
+	cd client && npm ci --no-audit --no-fund
+	touch $(CLIENT_STAMP)
+
+# Regenerate client/src/schema.d.ts after changing a route or a schema; commit the result.
+client: $(STAMP) $(CLIENT_STAMP)
+	$(BIN)/python scripts/dump_openapi.py var/openapi.json
+	cd client && $(OPENAPI_TS) ../var/openapi.json -o src/schema.d.ts
+
+# CI: fail if the committed client is stale, and type-check the example that uses it.
+client-check: $(STAMP) $(CLIENT_STAMP)
+	$(BIN)/python scripts/dump_openapi.py var/openapi.json
+	cd client && $(OPENAPI_TS) ../var/openapi.json -o ../var/schema.check.d.ts
+	@diff -u client/src/schema.d.ts var/schema.check.d.ts \
+	  || { echo "client/src/schema.d.ts is stale: run 'make client' and commit it" >&2; exit 1; }
+	cd client && npx --no-install tsc --noEmit -p .
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache client/node_modules
