@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import FilePayload, Page, async_playwright
 
 from shared.auth import make_token
 from tests.browser.conftest import CHROMIUM_ARGS, LiveApi, Site
@@ -98,7 +98,7 @@ async def test_a_page_on_another_origin_runs_the_first_flow(
             aid = await page.input_value("#asset")
 
             await page.set_input_files(
-                "#image", files=[{"name": "mara.png", "mimeType": "image/png", "buffer": png((300, 200))}]
+                "#image", files=FilePayload(name="mara.png", mimeType="image/png", buffer=png((300, 200)))
             )
             await wait_for(page, "#upload-status", r"upload: \w+", api, errors)
             assert await page.inner_text("#upload-status") == "upload: succeeded"
