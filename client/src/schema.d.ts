@@ -692,100 +692,228 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** AssetCreate */
+        /**
+         * AssetCreate
+         * @example {
+         *       "aliases": [
+         *         "the radio"
+         *       ],
+         *       "description": "A battered 1950s valve radio, cream bakelite, one knob missing.",
+         *       "name": "RADIO",
+         *       "scene_numbers": [
+         *         1
+         *       ],
+         *       "type": "prop"
+         *     }
+         */
         AssetCreate: {
-            /** Name */
+            /**
+             * Name
+             * @description As the script names it
+             */
             name: string;
             /**
              * Type
+             * @description What kind of asset it is
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
             /**
              * Description
+             * @description Visual description for image prompts
              * @default
              */
             description?: string;
-            /** Aliases */
+            /**
+             * Aliases
+             * @description Other names the script uses for it
+             */
             aliases?: string[];
-            /** Image Prompt */
+            /**
+             * Image Prompt
+             * @description Your own image prompt; null: built from the description
+             */
             image_prompt?: string | null;
-            /** Scene Numbers */
+            /**
+             * Scene Numbers
+             * @description Scenes it appears in (1-based)
+             */
             scene_numbers?: number[];
             /**
              * Deferred
+             * @description Create it set aside (hidden from the active list)
              * @default false
              */
             deferred?: boolean;
         };
-        /** AssetOut */
+        /**
+         * AssetOut
+         * @example {
+         *       "aliases": [
+         *         "Mara"
+         *       ],
+         *       "attempt_count": 2,
+         *       "created_at": "2026-11-30T14:03:02.417Z",
+         *       "deferred": false,
+         *       "described": true,
+         *       "description": "A waitress in her sixties, weathered face, grey hair in a bun, a yellow oilskin coat.",
+         *       "id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "image": {
+         *         "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *         "height": 576,
+         *         "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *         "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *         "width": 1024
+         *       },
+         *       "metadata": {
+         *         "confidence": 0.9,
+         *         "priority": true
+         *       },
+         *       "name": "MARA",
+         *       "scene_numbers": [
+         *         1,
+         *         3
+         *       ],
+         *       "source": "extracted",
+         *       "stale": false,
+         *       "type": "character",
+         *       "updated_at": "2026-11-30T14:05:40.002Z",
+         *       "version": 3
+         *     }
+         */
         AssetOut: {
             /**
              * Id
              * Format: uuid
+             * @description The asset's id (the `aid` of asset routes)
              */
             id: string;
-            /** Name */
+            /**
+             * Name
+             * @description As the script names it
+             */
             name: string;
-            /** Aliases */
+            /**
+             * Aliases
+             * @description Other names the script uses for it
+             */
             aliases: string[];
             /**
              * Type
+             * @description What kind of asset it is
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
-            /** Description */
+            /**
+             * Description
+             * @description Visual description for image prompts (empty until described)
+             */
             description: string;
-            /** Image Prompt */
+            /**
+             * Image Prompt
+             * @description The user's own image prompt; null: built from the description
+             */
             image_prompt: string | null;
-            /** Deferred */
+            /**
+             * Deferred
+             * @description Set aside: hidden from the active list, no description spend
+             */
             deferred: boolean;
             /**
              * Source
+             * @description Found by extraction, added by hand, or cloned from your library
              * @enum {string}
              */
             source: "extracted" | "manual" | "cloned";
-            /** Stale */
+            /**
+             * Stale
+             * @description No longer found in the current script version
+             */
             stale: boolean;
-            /** Described */
+            /**
+             * Described
+             * @description The description pass has run for it
+             */
             described: boolean;
-            /** Metadata */
+            /**
+             * Metadata
+             * @description Extraction details (confidence, priority, conflicts)
+             */
             metadata: {
                 [key: string]: unknown;
             };
-            /** Scene Numbers */
+            /**
+             * Scene Numbers
+             * @description Scenes it appears in (1-based)
+             */
             scene_numbers: number[];
+            /** @description The selected image; null when it has none */
             image: components["schemas"]["ImageRef"] | null;
-            /** Attempt Count */
+            /**
+             * Attempt Count
+             * @description Images in its carousel
+             */
             attempt_count: number;
-            /** Version */
+            /**
+             * Version
+             * @description Bumped by each change; send it back in PATCH to detect conflicts
+             */
             version: number;
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (UTC)
              */
             created_at: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When it last changed (UTC)
              */
             updated_at: string;
         };
-        /** AssetPatch */
+        /**
+         * AssetPatch
+         * @example {
+         *       "description": "A waitress in her sixties in a yellow oilskin coat.",
+         *       "version": 3
+         *     }
+         */
         AssetPatch: {
-            /** Name */
+            /**
+             * Name
+             * @description New name; omit to keep
+             */
             name?: string | null;
-            /** Type */
+            /**
+             * Type
+             * @description New type; omit to keep
+             */
             type?: ("character" | "prop" | "location" | "extra_archetype") | null;
-            /** Description */
+            /**
+             * Description
+             * @description New visual description
+             */
             description?: string | null;
-            /** Aliases */
+            /**
+             * Aliases
+             * @description Replaces the aliases
+             */
             aliases?: string[] | null;
-            /** Image Prompt */
+            /**
+             * Image Prompt
+             * @description New image prompt
+             */
             image_prompt?: string | null;
-            /** Scene Numbers */
+            /**
+             * Scene Numbers
+             * @description Replaces the scenes it appears in
+             */
             scene_numbers?: number[] | null;
-            /** Deferred */
+            /**
+             * Deferred
+             * @description Set aside (true) or bring back (false)
+             */
             deferred?: boolean | null;
             /**
              * Version
@@ -793,7 +921,42 @@ export interface components {
              */
             version?: number | null;
         };
-        /** AttemptList */
+        /**
+         * AttemptList
+         * @example {
+         *       "cap": 4,
+         *       "items": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "attempt_number": 2,
+         *           "bytes": 412877,
+         *           "cost_usd": 0,
+         *           "created_at": "2026-11-30T14:05:39.870Z",
+         *           "height": 576,
+         *           "id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "mime": "image/png",
+         *           "model": "offline-pillow-1",
+         *           "prompt": "MARA, a waitress in her sixties in a yellow oilskin coat. Front view. Film noir.",
+         *           "provider": "offline",
+         *           "selected": true,
+         *           "source": "generated",
+         *           "style": {
+         *             "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *             "name": "Film noir",
+         *             "negative_fragment": "colour",
+         *             "palette": [],
+         *             "prompt_fragment": "high-contrast black and white, hard key light",
+         *             "source": "capsule"
+         *           },
+         *           "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *           "view": "front",
+         *           "width": 1024
+         *         }
+         *       ]
+         *     }
+         */
         AttemptList: {
             /**
              * Items
@@ -806,58 +969,137 @@ export interface components {
              */
             cap: number;
         };
-        /** AttemptOut */
+        /**
+         * AttemptOut
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "attempt_number": 2,
+         *       "bytes": 412877,
+         *       "cost_usd": 0,
+         *       "created_at": "2026-11-30T14:05:39.870Z",
+         *       "height": 576,
+         *       "id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *       "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *       "mime": "image/png",
+         *       "model": "offline-pillow-1",
+         *       "prompt": "MARA, a waitress in her sixties in a yellow oilskin coat. Front view. Film noir.",
+         *       "provider": "offline",
+         *       "selected": true,
+         *       "source": "generated",
+         *       "style": {
+         *         "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *         "name": "Film noir",
+         *         "negative_fragment": "colour",
+         *         "palette": [],
+         *         "prompt_fragment": "high-contrast black and white, hard key light",
+         *         "source": "capsule"
+         *       },
+         *       "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *       "view": "front",
+         *       "width": 1024
+         *     }
+         */
         AttemptOut: {
             /**
              * Id
              * Format: uuid
+             * @description The attempt's id (the `tid` of attempt routes)
              */
             id: string;
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset whose carousel holds it
              */
             asset_id: string;
-            /** Attempt Number */
+            /**
+             * Attempt Number
+             * @description 1 for the asset's first image, one more for each after
+             */
             attempt_number: number;
             /**
              * Source
+             * @description Generated, uploaded by the user, or cloned from the library
              * @enum {string}
              */
             source: "generated" | "uploaded" | "cloned";
-            /** Selected */
+            /**
+             * Selected
+             * @description The asset's image (at most one attempt of an asset is)
+             */
             selected: boolean;
-            /** View */
+            /**
+             * View
+             * @description The angle drawn (characters), when one was asked for
+             */
             view: ("front" | "side" | "three-quarter" | "back") | null;
-            /** Image Url */
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image (no token needed)
+             */
             image_url: string;
-            /** Thumbnail Url */
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
             thumbnail_url: string | null;
-            /** Width */
+            /**
+             * Width
+             * @description Pixels
+             */
             width: number;
-            /** Height */
+            /**
+             * Height
+             * @description Pixels
+             */
             height: number;
-            /** Mime */
+            /**
+             * Mime
+             * @description `image/png`, `image/jpeg` or `image/webp`
+             */
             mime: string;
-            /** Bytes */
+            /**
+             * Bytes
+             * @description Size of the stored image
+             */
             bytes: number;
-            /** Provider */
+            /**
+             * Provider
+             * @description Image provider that made it (null for uploads)
+             */
             provider: string | null;
-            /** Model */
+            /**
+             * Model
+             * @description The provider's model (null for uploads)
+             */
             model: string | null;
-            /** Cost Usd */
+            /**
+             * Cost Usd
+             * @description What making it cost
+             */
             cost_usd: number;
-            /** Prompt */
+            /**
+             * Prompt
+             * @description The prompt it was generated from (null for uploads)
+             */
             prompt: string | null;
-            /** Style */
+            /**
+             * Style
+             * @description The project's style when it was made
+             */
             style: {
                 [key: string]: unknown;
             } | null;
-            /** Job Id */
+            /**
+             * Job Id
+             * @description The job that made it
+             */
             job_id: string | null;
             /**
              * Created At
              * Format: date-time
+             * @description When it was added (UTC)
              */
             created_at: string;
         };
@@ -869,49 +1111,112 @@ export interface components {
              */
             file: string;
         };
-        /** CapsuleCreate */
+        /**
+         * CapsuleCreate
+         * @example {
+         *       "description": "Our own take on noir for the harbour scenes",
+         *       "name": "Harbour noir",
+         *       "negative_fragment": "colour, cartoon, text",
+         *       "palette": [
+         *         "#101418",
+         *         "#5a6470",
+         *         "#d8d2c4"
+         *       ],
+         *       "prompt_fragment": "high-contrast black and white, wet cobblestones, fog, hard key light"
+         *     }
+         */
         CapsuleCreate: {
-            /** Name */
+            /**
+             * Name
+             * @description Shown in the style picker
+             */
             name: string;
             /**
              * Description
+             * @description What the style is for, for people
              * @default
              */
             description?: string;
-            /** Prompt Fragment */
+            /**
+             * Prompt Fragment
+             * @description Added to every image prompt of a project using it
+             */
             prompt_fragment: string;
             /**
              * Negative Fragment
+             * @description What images in this style must avoid
              * @default
              */
             negative_fragment?: string;
-            /** Palette */
+            /**
+             * Palette
+             * @description Up to 8 colours as `#rrggbb`
+             */
             palette?: string[];
         };
-        /** CapsuleOut */
+        /**
+         * CapsuleOut
+         * @example {
+         *       "created_at": "2026-11-30T13:58:40.000Z",
+         *       "description": "Our own take on noir for the harbour scenes",
+         *       "id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *       "name": "Harbour noir",
+         *       "negative_fragment": "colour, cartoon, text",
+         *       "palette": [
+         *         "#101418",
+         *         "#5a6470",
+         *         "#d8d2c4"
+         *       ],
+         *       "preset": false,
+         *       "prompt_fragment": "high-contrast black and white, wet cobblestones, fog, hard key light"
+         *     }
+         */
         CapsuleOut: {
             /**
              * Id
              * Format: uuid
+             * @description Give it as `capsule_id` to PUT .../style
              */
             id: string;
-            /** Slug */
+            /**
+             * Slug
+             * @description Stable name of a built-in preset (e.g. `noir`); null for yours
+             */
             slug: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description Shown in the style picker
+             */
             name: string;
-            /** Description */
+            /**
+             * Description
+             * @description What the style is for, for people
+             */
             description: string;
-            /** Prompt Fragment */
+            /**
+             * Prompt Fragment
+             * @description Added to every image prompt of a project using it
+             */
             prompt_fragment: string;
-            /** Negative Fragment */
+            /**
+             * Negative Fragment
+             * @description What images in this style must avoid
+             */
             negative_fragment: string;
-            /** Palette */
+            /**
+             * Palette
+             * @description Colours as `#rrggbb`
+             */
             palette: string[];
-            /** Preset */
+            /**
+             * Preset
+             * @description A built-in preset (read-only) rather than one of yours
+             */
             preset: boolean;
             /**
              * Created At
              * Format: date-time
+             * @description When it was created (UTC)
              */
             created_at: string;
         };
@@ -923,9 +1228,26 @@ export interface components {
              */
             global_asset_id: string;
         };
-        /** ConfirmIn */
+        /**
+         * ConfirmIn
+         * @example {
+         *       "decisions": [
+         *         {
+         *           "decision": "defer",
+         *           "key": "prop:radio"
+         *         },
+         *         {
+         *           "decision": "delete",
+         *           "key": "prop:napkin"
+         *         }
+         *       ]
+         *     }
+         */
         ConfirmIn: {
-            /** Decisions */
+            /**
+             * Decisions
+             * @description One per entity to change; the rest are kept
+             */
             decisions?: components["schemas"]["DecisionIn"][];
             /**
              * Preview Job Id
@@ -933,27 +1255,89 @@ export interface components {
              */
             preview_job_id?: string | null;
         };
-        /** ConfirmOut */
+        /**
+         * ConfirmOut
+         * @example {
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "extract.confirm",
+         *         "progress": 0,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "queued",
+         *         "tries": 0
+         *       },
+         *       "summary": {
+         *         "created": 11,
+         *         "deferred": 1,
+         *         "dismissed": 2,
+         *         "stale": 0,
+         *         "to_describe": 11,
+         *         "unchanged_manual": 0,
+         *         "updated": 0
+         *       }
+         *     }
+         */
         ConfirmOut: {
+            /** @description What the confirm did */
             summary: components["schemas"]["ConfirmSummary"];
             /** @description The description pass (absent when nothing needs describing) */
             job: components["schemas"]["JobOut"] | null;
         };
-        /** ConfirmSummary */
+        /**
+         * ConfirmSummary
+         * @example {
+         *       "created": 11,
+         *       "deferred": 1,
+         *       "dismissed": 2,
+         *       "stale": 0,
+         *       "to_describe": 11,
+         *       "unchanged_manual": 0,
+         *       "updated": 0
+         *     }
+         */
         ConfirmSummary: {
-            /** Created */
+            /**
+             * Created
+             * @description New assets
+             */
             created: number;
-            /** Updated */
+            /**
+             * Updated
+             * @description Existing assets whose scenes or aliases changed
+             */
             updated: number;
-            /** Deferred */
+            /**
+             * Deferred
+             * @description Assets set aside (no description spend until restored)
+             */
             deferred: number;
-            /** Dismissed */
+            /**
+             * Dismissed
+             * @description Entities deleted (not offered again)
+             */
             dismissed: number;
-            /** Unchanged Manual */
+            /**
+             * Unchanged Manual
+             * @description Assets you made by hand, left as they were
+             */
             unchanged_manual: number;
-            /** Stale */
+            /**
+             * Stale
+             * @description Assets no longer in the script, marked stale
+             */
             stale: number;
-            /** To Describe */
+            /**
+             * To Describe
+             * @description Assets the description pass will describe
+             */
             to_describe: number;
         };
         /** CostsOut */
@@ -969,51 +1353,121 @@ export interface components {
             /** By Kind */
             by_kind: components["schemas"]["KindCost"][];
         };
-        /** DecisionIn */
+        /**
+         * DecisionIn
+         * @example {
+         *       "decision": "defer",
+         *       "key": "prop:radio"
+         *     }
+         * @example {
+         *       "decision": "keep",
+         *       "key": "character:mara",
+         *       "name": "Mara Quinn"
+         *     }
+         */
         DecisionIn: {
-            /** Key */
+            /**
+             * Key
+             * @description The entity's `key` from the preview
+             */
             key: string;
             /**
              * Decision
+             * @description `keep` it as an asset, `defer` it (kept, not described), or `delete` it (remembered)
              * @enum {string}
              */
             decision: "keep" | "defer" | "delete";
-            /** Name */
+            /**
+             * Name
+             * @description Rename it as you keep it
+             */
             name?: string | null;
-            /** Type */
+            /**
+             * Type
+             * @description Change its type as you keep it
+             */
             type?: ("character" | "prop" | "location" | "extra_archetype") | null;
-            /** Scene Numbers */
+            /**
+             * Scene Numbers
+             * @description Replace the scenes found for it
+             */
             scene_numbers?: number[] | null;
         };
-        /** Dependencies */
+        /**
+         * Dependencies
+         * @example {
+         *       "character": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "deferred": false,
+         *           "name": "MARA",
+         *           "source": "extracted"
+         *         }
+         *       ]
+         *     }
+         */
         Dependencies: {
-            /** Character */
+            /**
+             * Character
+             * @description Characters in the scene
+             */
             character?: components["schemas"]["DependencyOut"][];
-            /** Prop */
+            /**
+             * Prop
+             * @description Props in the scene
+             */
             prop?: components["schemas"]["DependencyOut"][];
-            /** Location */
+            /**
+             * Location
+             * @description Where the scene happens
+             */
             location?: components["schemas"]["DependencyOut"][];
-            /** Extra Archetype */
+            /**
+             * Extra Archetype
+             * @description Kinds of extras (e.g. FISHERMEN)
+             */
             extra_archetype?: components["schemas"]["DependencyOut"][];
         };
-        /** DependencyOut */
+        /**
+         * DependencyOut
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "deferred": false,
+         *       "name": "MARA",
+         *       "source": "extracted"
+         *     }
+         */
         DependencyOut: {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
             /**
              * Source
+             * @description How it got linked to the scene: found by extraction, added by hand, or by Stage 8
              * @enum {string}
              */
             source: "extracted" | "manual" | "stage8";
-            /** Deferred */
+            /**
+             * Deferred
+             * @description Set aside for now (hidden from the active asset list)
+             */
             deferred: boolean;
         };
-        /** DescribeApply */
+        /**
+         * DescribeApply
+         * @example {
+         *       "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *       "mode": "merge"
+         *     }
+         */
         DescribeApply: {
             /**
              * Job Id
@@ -1023,13 +1477,17 @@ export interface components {
             job_id: string;
             /**
              * Mode
+             * @description Which of the job's descriptions to write: `keep` the current one, `replace` it with what the image shows, or `merge` the two
              * @enum {string}
              */
             mode: "keep" | "replace" | "merge";
         };
         /** EntityMention */
         EntityMention: {
-            /** Scene Number */
+            /**
+             * Scene Number
+             * @description The scene it appears in (1-based)
+             */
             scene_number: number;
             /**
              * Quote
@@ -1050,7 +1508,12 @@ export interface components {
             /** Details */
             details?: unknown;
         };
-        /** GenerateAllIn */
+        /**
+         * GenerateAllIn
+         * @example {
+         *       "dry_run": true
+         *     }
+         */
         GenerateAllIn: {
             /**
              * Dry Run
@@ -1059,21 +1522,79 @@ export interface components {
              */
             dry_run?: boolean;
         };
-        /** GenerateAllOut */
+        /**
+         * GenerateAllOut
+         * @example {
+         *       "assets": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "height": 576,
+         *           "name": "MARA",
+         *           "type": "character",
+         *           "width": 1024
+         *         }
+         *       ],
+         *       "count": 1,
+         *       "dry_run": false,
+         *       "estimated_cost_usd": 0.04,
+         *       "jobs": [
+         *         {
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "kind": "image.generate",
+         *           "progress": 0,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "status": "queued",
+         *           "tries": 0
+         *         }
+         *       ],
+         *       "model": "gpt-image-1",
+         *       "price_per_image_usd": 0.04,
+         *       "provider": "openai"
+         *     }
+         */
         GenerateAllOut: {
-            /** Dry Run */
+            /**
+             * Dry Run
+             * @description True: nothing was started
+             */
             dry_run: boolean;
-            /** Provider */
+            /**
+             * Provider
+             * @description The image provider that will make them
+             */
             provider: string;
-            /** Model */
+            /**
+             * Model
+             * @description The provider's model
+             */
             model: string;
-            /** Count */
+            /**
+             * Count
+             * @description Images to make
+             */
             count: number;
-            /** Price Per Image Usd */
+            /**
+             * Price Per Image Usd
+             * @description The provider's price of one image
+             */
             price_per_image_usd: number;
-            /** Estimated Cost Usd */
+            /**
+             * Estimated Cost Usd
+             * @description `count` x `price_per_image_usd`
+             */
             estimated_cost_usd: number;
-            /** Assets */
+            /**
+             * Assets
+             * @description Each active asset without an image
+             */
             assets: components["schemas"]["PlannedImage"][];
             /**
              * Jobs
@@ -1081,7 +1602,12 @@ export interface components {
              */
             jobs?: components["schemas"]["JobOut"][];
         };
-        /** GenerateIn */
+        /**
+         * GenerateIn
+         * @example {
+         *       "view": "three-quarter"
+         *     }
+         */
         GenerateIn: {
             /**
              * View
@@ -1089,20 +1615,42 @@ export interface components {
              */
             view?: ("front" | "side" | "three-quarter" | "back") | null;
         };
-        /** ImageRef */
+        /**
+         * ImageRef
+         * @example {
+         *       "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "height": 576,
+         *       "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *       "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *       "width": 1024
+         *     }
+         */
         ImageRef: {
             /**
              * Attempt Id
              * Format: uuid
+             * @description The selected attempt of the carousel
              */
             attempt_id: string;
-            /** Image Url */
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image (no token needed)
+             */
             image_url: string;
-            /** Thumbnail Url */
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
             thumbnail_url: string | null;
-            /** Width */
+            /**
+             * Width
+             * @description Pixels
+             */
             width: number;
-            /** Height */
+            /**
+             * Height
+             * @description Pixels
+             */
             height: number;
         };
         /** ImagelessAsset */
@@ -1114,7 +1662,16 @@ export interface components {
             /** Type */
             type: string;
         };
-        /** JobCost */
+        /**
+         * JobCost
+         * @example {
+         *       "cache_read_tokens": 0,
+         *       "cache_write_tokens": 0,
+         *       "input_tokens": 0,
+         *       "output_tokens": 0,
+         *       "usd": 0
+         *     }
+         */
         JobCost: {
             /**
              * Input Tokens
@@ -1142,11 +1699,42 @@ export interface components {
              */
             usd: number;
         };
-        /** JobEnvelope */
+        /**
+         * JobEnvelope
+         * @description The answer of every route that starts one job: ``202`` with ``Location: /v1/jobs/{id}``.
+         * @example {
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "extract.preview",
+         *         "progress": 0,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "queued",
+         *         "tries": 0
+         *       }
+         *     }
+         */
         JobEnvelope: {
+            /** @description The job just started; follow it at `Location` or its events */
             job: components["schemas"]["JobOut"];
         };
-        /** JobError */
+        /**
+         * JobError
+         * @example {
+         *       "code": "upstream_unavailable",
+         *       "details": {
+         *         "provider": "anthropic"
+         *       },
+         *       "message": "The LLM provider did not answer after 4 tries"
+         *     }
+         */
         JobError: {
             /**
              * Code
@@ -1164,11 +1752,57 @@ export interface components {
              */
             details?: unknown;
         };
-        /** JobOut */
+        /**
+         * JobOut
+         * @example {
+         *       "cost": {
+         *         "cache_read_tokens": 0,
+         *         "cache_write_tokens": 0,
+         *         "input_tokens": 0,
+         *         "output_tokens": 0,
+         *         "usd": 0
+         *       },
+         *       "created_at": "2026-11-30T14:02:11.512Z",
+         *       "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *       "kind": "extract.preview",
+         *       "progress": 0,
+         *       "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *       "status": "queued",
+         *       "tries": 0
+         *     }
+         * @example {
+         *       "cost": {
+         *         "cache_read_tokens": 0,
+         *         "cache_write_tokens": 0,
+         *         "input_tokens": 0,
+         *         "output_tokens": 0,
+         *         "usd": 0
+         *       },
+         *       "created_at": "2026-11-30T14:02:11.512Z",
+         *       "finished_at": "2026-11-30T14:02:13.054Z",
+         *       "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *       "kind": "extract.preview",
+         *       "message": "Found 12 assets in 42 scenes",
+         *       "progress": 1,
+         *       "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *       "result": {
+         *         "counts": {
+         *           "character": 7,
+         *           "prop": 5
+         *         },
+         *         "scene_count": 42,
+         *         "script_version": 1
+         *       },
+         *       "started_at": "2026-11-30T14:02:11.730Z",
+         *       "status": "succeeded",
+         *       "tries": 1
+         *     }
+         */
         JobOut: {
             /**
              * Id
              * Format: uuid
+             * @description The job's id; `GET /v1/jobs/{id}` reads it again
              */
             id: string;
             /**
@@ -1179,6 +1813,7 @@ export interface components {
             kind: "noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "storage.sweep";
             /**
              * Status
+             * @description `queued` -> `running` -> `succeeded` | `failed` | `cancelled`; the last three are final
              * @enum {string}
              */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -1192,7 +1827,10 @@ export interface components {
              * @description What the job is doing now, for a person
              */
             message?: string | null;
-            /** Project Id */
+            /**
+             * Project Id
+             * @description The project the job works on (null for a ping)
+             */
             project_id: string | null;
             /**
              * Result
@@ -1201,21 +1839,30 @@ export interface components {
             result: {
                 [key: string]: unknown;
             } | null;
+            /** @description Why the job failed (null unless `status` is `failed`) */
             error: components["schemas"]["JobError"] | null;
             /**
              * Tries
              * @description Deliveries so far (a retry or a redelivery after a crash adds one)
              */
             tries: number;
+            /** @description What the job has spent so far */
             cost: components["schemas"]["JobCost"];
             /**
              * Created At
              * Format: date-time
+             * @description When the job was created (UTC)
              */
             created_at: string;
-            /** Started At */
+            /**
+             * Started At
+             * @description When a worker first took it (null while queued)
+             */
             started_at: string | null;
-            /** Finished At */
+            /**
+             * Finished At
+             * @description When it reached a final status
+             */
             finished_at: string | null;
         };
         /** KindCost */
@@ -1262,7 +1909,13 @@ export interface components {
              */
             created_at: string;
         };
-        /** ManualTone */
+        /**
+         * ManualTone
+         * @example {
+         *       "preset": "noir",
+         *       "text": "rain-soaked streets, sodium light"
+         *     }
+         */
         ManualTone: {
             /**
              * Preset
@@ -1336,48 +1989,107 @@ export interface components {
              */
             hold_ms?: number;
         };
-        /** PlannedImage */
+        /**
+         * PlannedImage
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "height": 576,
+         *       "name": "MARA",
+         *       "type": "character",
+         *       "width": 1024
+         *     }
+         */
         PlannedImage: {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset that gets an image
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
-            /** Type */
+            /**
+             * Type
+             * @description Its type
+             */
             type: string;
-            /** Width */
+            /**
+             * Width
+             * @description Pixels of the image to make
+             */
             width: number;
-            /** Height */
+            /**
+             * Height
+             * @description Pixels of the image to make
+             */
             height: number;
         };
-        /** PreviewEntityOut */
+        /**
+         * PreviewEntityOut
+         * @example {
+         *       "aliases": [
+         *         "Mara"
+         *       ],
+         *       "dismissed": false,
+         *       "key": "character:mara",
+         *       "mentions": [
+         *         {
+         *           "quote": "MARA (60s), weathered, a yellow oilskin coat",
+         *           "scene_number": 1
+         *         }
+         *       ],
+         *       "name": "MARA",
+         *       "scene_numbers": [
+         *         1,
+         *         3
+         *       ],
+         *       "type": "character"
+         *     }
+         */
         PreviewEntityOut: {
             /**
              * Key
              * @description Stable across extractions: use it in confirm decisions
              */
             key: string;
-            /** Name */
+            /**
+             * Name
+             * @description As the script names it
+             */
             name: string;
             /**
              * Type
+             * @description What kind of asset it would be
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
-            /** Aliases */
+            /**
+             * Aliases
+             * @description Other names the script uses for it
+             */
             aliases: string[];
-            /** Scene Numbers */
+            /**
+             * Scene Numbers
+             * @description Scenes it appears in (1-based)
+             */
             scene_numbers: number[];
-            /** Mentions */
+            /**
+             * Mentions
+             * @description Evidence: short quotes from its scenes
+             */
             mentions: components["schemas"]["EntityMention"][];
             /**
              * Existing Asset Id
              * @description The asset this entity already is, if any
              */
             existing_asset_id: string | null;
-            /** Existing Source */
+            /**
+             * Existing Source
+             * @description How that existing asset was made (null when there is none)
+             */
             existing_source: ("extracted" | "manual" | "cloned") | null;
             /**
              * Dismissed
@@ -1385,7 +2097,51 @@ export interface components {
              */
             dismissed: boolean;
         };
-        /** PreviewOut */
+        /**
+         * PreviewOut
+         * @example {
+         *       "current_script_version": 1,
+         *       "entities": [
+         *         {
+         *           "aliases": [
+         *             "Mara"
+         *           ],
+         *           "dismissed": false,
+         *           "key": "character:mara",
+         *           "mentions": [
+         *             {
+         *               "quote": "MARA (60s), weathered, a yellow oilskin coat",
+         *               "scene_number": 1
+         *             }
+         *           ],
+         *           "name": "MARA",
+         *           "scene_numbers": [
+         *             1,
+         *             3
+         *           ],
+         *           "type": "character"
+         *         }
+         *       ],
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "extract.preview",
+         *         "progress": 1,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "succeeded",
+         *         "tries": 0
+         *       },
+         *       "outdated": false,
+         *       "script_version": 1
+         *     }
+         */
         PreviewOut: {
             /** @description The latest preview job (may still be running) */
             job: components["schemas"]["JobOut"] | null;
@@ -1394,64 +2150,122 @@ export interface components {
              * @description Script version the entities come from
              */
             script_version: number | null;
-            /** Current Script Version */
+            /**
+             * Current Script Version
+             * @description The project's script version now
+             */
             current_script_version: number | null;
             /**
              * Outdated
              * @description The script changed after this preview was made
              */
             outdated: boolean;
-            /** Entities */
+            /**
+             * Entities
+             * @description What the preview found (empty until it succeeds)
+             */
             entities: components["schemas"]["PreviewEntityOut"][];
         };
-        /** ProjectCreate */
+        /**
+         * ProjectCreate
+         * @example {
+         *       "aspect_ratio": "16:9",
+         *       "title": "Night Shift"
+         *     }
+         */
         ProjectCreate: {
-            /** Title */
+            /**
+             * Title
+             * @description The film's working title
+             */
             title: string;
             /**
              * Aspect Ratio
+             * @description Frame of the film; generated images follow it
              * @default 16:9
              * @enum {string}
              */
             aspect_ratio?: "16:9" | "9:16" | "1:1" | "4:3" | "2.35:1";
         };
-        /** ProjectOut */
+        /**
+         * ProjectOut
+         * @example {
+         *       "aspect_ratio": "16:9",
+         *       "created_at": "2026-11-30T14:00:03.120Z",
+         *       "id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *       "script_version": 1,
+         *       "style": {
+         *         "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *         "capsule_name": "Film noir"
+         *       },
+         *       "title": "Night Shift",
+         *       "updated_at": "2026-11-30T14:01:47.904Z"
+         *     }
+         */
         ProjectOut: {
             /**
              * Id
              * Format: uuid
+             * @description The project's id (the `pid` of every project route)
              */
             id: string;
-            /** Title */
+            /**
+             * Title
+             * @description The film's working title
+             */
             title: string;
             /**
              * Aspect Ratio
+             * @description Frame of the film; generated images follow it
              * @enum {string}
              */
             aspect_ratio: "16:9" | "9:16" | "1:1" | "4:3" | "2.35:1";
+            /** @description The visual style (neither capsule nor tone: none chosen yet) */
             style: components["schemas"]["StyleOut"];
-            /** Stage5 Locked At */
+            /**
+             * Stage5 Locked At
+             * @description When Stage 5 (assets and images) was locked; null while it is open
+             */
             stage5_locked_at: string | null;
-            /** Stage8 Locked At */
+            /**
+             * Stage8 Locked At
+             * @description When Stage 8 was locked; null while it is open
+             */
             stage8_locked_at: string | null;
-            /** Script Version */
+            /**
+             * Script Version
+             * @description Version of the current script (null: no script yet)
+             */
             script_version: number | null;
             /**
              * Created At
              * Format: date-time
+             * @description When the project was created (UTC)
              */
             created_at: string;
             /**
              * Updated At
              * Format: date-time
+             * @description When the project last changed (UTC)
              */
             updated_at: string;
         };
-        /** ProjectPatch */
+        /**
+         * ProjectPatch
+         * @example {
+         *       "title": "Night Shift (v2)"
+         *     }
+         */
         ProjectPatch: {
-            /** Title */
+            /**
+             * Title
+             * @description New title; omit to keep it
+             */
             title?: string | null;
-            /** Aspect Ratio */
+            /**
+             * Aspect Ratio
+             * @description New frame; omit to keep it
+             */
             aspect_ratio?: ("16:9" | "9:16" | "1:1" | "4:3" | "2.35:1") | null;
         };
         /** RestoreOut */
@@ -1460,66 +2274,206 @@ export interface components {
             /** @description The description pass, when the asset was never described */
             job: components["schemas"]["JobOut"] | null;
         };
-        /** SceneOut */
+        /**
+         * SceneOut
+         * @example {
+         *       "dependencies": {
+         *         "character": [
+         *           {
+         *             "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *             "deferred": false,
+         *             "name": "MARA",
+         *             "source": "extracted"
+         *           }
+         *         ],
+         *         "extra_archetype": [],
+         *         "location": [],
+         *         "prop": []
+         *       },
+         *       "heading": "INT. DINER - NIGHT",
+         *       "id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *       "int_ext": "INT",
+         *       "location": "DINER",
+         *       "number": 1,
+         *       "time_of_day": "NIGHT"
+         *     }
+         */
         SceneOut: {
             /**
              * Id
              * Format: uuid
+             * @description The scene's id
              */
             id: string;
-            /** Number */
+            /**
+             * Number
+             * @description 1-based, in script order
+             */
             number: number;
-            /** Heading */
+            /**
+             * Heading
+             * @description The scene heading as written
+             */
             heading: string;
-            /** Int Ext */
+            /**
+             * Int Ext
+             * @description `INT`, `EXT`, `INT/EXT`, or null when the heading has none
+             */
             int_ext: string | null;
-            /** Location */
+            /**
+             * Location
+             * @description The place named by the heading
+             */
             location: string;
-            /** Time Of Day */
+            /**
+             * Time Of Day
+             * @description E.g. `NIGHT`, `DAY`, `CONTINUOUS`; null when not given
+             */
             time_of_day: string | null;
+            /** @description The scene's assets, grouped by type */
             dependencies: components["schemas"]["Dependencies"];
         };
-        /** ScenesOut */
+        /**
+         * ScenesOut
+         * @example {
+         *       "items": [
+         *         {
+         *           "dependencies": {
+         *             "character": [
+         *               {
+         *                 "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *                 "deferred": false,
+         *                 "name": "MARA",
+         *                 "source": "extracted"
+         *               }
+         *             ],
+         *             "extra_archetype": [],
+         *             "location": [],
+         *             "prop": []
+         *           },
+         *           "heading": "INT. DINER - NIGHT",
+         *           "id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *           "int_ext": "INT",
+         *           "location": "DINER",
+         *           "number": 1,
+         *           "time_of_day": "NIGHT"
+         *         }
+         *       ],
+         *       "script_version": 1
+         *     }
+         */
         ScenesOut: {
-            /** Script Version */
+            /**
+             * Script Version
+             * @description The current script version (null: no script yet)
+             */
             script_version: number | null;
-            /** Items */
+            /**
+             * Items
+             * @description Every scene, in script order
+             */
             items: components["schemas"]["SceneOut"][];
         };
-        /** ScriptAccepted */
+        /**
+         * ScriptAccepted
+         * @example {
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "script.parse",
+         *         "progress": 0,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "queued",
+         *         "tries": 0
+         *       },
+         *       "script": {
+         *         "content_hash": "9f2c5e0b7a1d3e4f8a6b2c9d0e1f3a5b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+         *         "created_at": "2026-11-30T14:01:47.904Z",
+         *         "format": "fountain",
+         *         "id": "7e2d4c1a-6b5f-4a3e-9c8d-1f0e2d3c4b5a",
+         *         "scene_count": 0,
+         *         "title": "Night Shift",
+         *         "version": 1
+         *       }
+         *     }
+         */
         ScriptAccepted: {
+            /** @description The stored version */
             script: components["schemas"]["ScriptOut"];
+            /** @description The parse job that splits it into scenes */
             job: components["schemas"]["JobOut"];
         };
-        /** ScriptOut */
+        /**
+         * ScriptOut
+         * @example {
+         *       "content_hash": "9f2c5e0b7a1d3e4f8a6b2c9d0e1f3a5b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f",
+         *       "created_at": "2026-11-30T14:01:47.904Z",
+         *       "format": "fountain",
+         *       "id": "7e2d4c1a-6b5f-4a3e-9c8d-1f0e2d3c4b5a",
+         *       "scene_count": 42,
+         *       "title": "Night Shift",
+         *       "version": 1
+         *     }
+         */
         ScriptOut: {
             /**
              * Id
              * Format: uuid
+             * @description This version's id
              */
             id: string;
-            /** Version */
+            /**
+             * Version
+             * @description 1 for the first script, one more for each PUT
+             */
             version: number;
             /**
              * Format
+             * @description As given, or as detected
              * @enum {string}
              */
             format: "fountain" | "plain";
-            /** Title */
+            /**
+             * Title
+             * @description From the title page, when there is one
+             */
             title: string | null;
-            /** Content Hash */
+            /**
+             * Content Hash
+             * @description SHA-256 of the text: the same text gives the same hash
+             */
             content_hash: string;
-            /** Scene Count */
+            /**
+             * Scene Count
+             * @description Scenes parsed (0 while a parse job is still running)
+             */
             scene_count: number;
             /**
              * Created At
              * Format: date-time
+             * @description When this version was stored (UTC)
              */
             created_at: string;
-            /** Text */
+            /**
+             * Text
+             * @description The whole text (GET .../script only)
+             */
             text?: string | null;
         };
-        /** ScriptPut */
+        /**
+         * ScriptPut
+         * @example {
+         *       "format": "fountain",
+         *       "text": "Title: Night Shift\n\nINT. DINER - NIGHT\n\nMARA wipes the counter.\n"
+         *     }
+         */
         ScriptPut: {
             /**
              * Text
@@ -1543,23 +2497,56 @@ export interface components {
             /** Imageless Assets */
             imageless_assets: components["schemas"]["ImagelessAsset"][];
         };
-        /** StyleOut */
+        /**
+         * StyleOut
+         * @example {
+         *       "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *       "capsule_name": "Film noir"
+         *     }
+         */
         StyleOut: {
-            /** Capsule Id */
+            /**
+             * Capsule Id
+             * @description The chosen style capsule, if the style is one
+             */
             capsule_id: string | null;
-            /** Capsule Name */
+            /**
+             * Capsule Name
+             * @description Its name, for display
+             */
             capsule_name: string | null;
+            /** @description The tone typed by the user, if the style is one */
             manual_tone: components["schemas"]["ManualTone"] | null;
-            /** Locked At */
+            /**
+             * Locked At
+             * @description When Stage 5 locked the style (null: still editable)
+             */
             locked_at: string | null;
         };
-        /** StyleSet */
+        /**
+         * StyleSet
+         * @example {
+         *       "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6"
+         *     }
+         * @example {
+         *       "confirm_impact": true,
+         *       "manual_tone": {
+         *         "preset": "noir",
+         *         "text": "rain-soaked streets"
+         *       }
+         *     }
+         */
         StyleSet: {
-            /** Capsule Id */
+            /**
+             * Capsule Id
+             * @description A capsule (give this or `manual_tone`)
+             */
             capsule_id?: string | null;
+            /** @description A preset and free text (give this or `capsule_id`) */
             manual_tone?: components["schemas"]["ManualTone"] | null;
             /**
              * Confirm Impact
+             * @description Change it even though images exist (otherwise 409 `style_change_needs_confirmation`)
              * @default false
              */
             confirm_impact?: boolean;

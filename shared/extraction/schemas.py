@@ -15,7 +15,7 @@ ENTITY_TYPES: tuple[EntityType, ...] = ("character", "prop", "location", "extra_
 
 
 class EntityMention(BaseModel):
-    scene_number: int = Field(ge=1)
+    scene_number: int = Field(ge=1, description="The scene it appears in (1-based)")
     quote: str = Field(max_length=400, description="Short verbatim evidence from the scene")
 
 
