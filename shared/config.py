@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # --- infrastructure
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/filmassets"
     database_pool_size: int = 10
+    database_connect_timeout_s: float = 3.0
+    database_pool_timeout_s: float = 5.0
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API
