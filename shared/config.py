@@ -7,6 +7,7 @@ local storage, offline LLM and image providers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     # --- infrastructure
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/filmassets"
     database_pool_size: int = 10
+    database_connect_timeout_s: float = 3.0
+    database_pool_timeout_s: float = 5.0
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API
@@ -113,6 +116,19 @@ class Settings(BaseSettings):
             host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
             self.public_base_url = f"http://{host}:{self.api_port}"
         return self
+
+    def as_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment variables that make another process build these same settings (e.g. a worker
+        subprocess). ``FILMASSETS_*`` variables inherited from ``base`` are dropped, so a developer's
+        own configuration cannot leak in."""
+        env = {k: v for k, v in (base or {}).items() if not k.startswith("FILMASSETS_")}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"FILMASSETS_{name.upper()}"] = str(value)
+        return env
 
     @property
     def database_name(self) -> str:

@@ -22,7 +22,7 @@ from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
 from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server", "tests.support.pg_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # One database per test run, so parallel runs on one machine (a developer's and CI's) never meet.
@@ -64,14 +64,7 @@ def build_settings(tmp: Path, **overrides: object) -> Settings:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment a worker subprocess needs to see the same settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FILMASSETS_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"FILMASSETS_{name.upper()}"] = str(value)
-    return env
+    return settings.as_env(os.environ)
 
 
 def _migrate(url: str, *args: str) -> None:
@@ -179,9 +172,15 @@ def auth(settings: Settings, user: uuid.UUID) -> dict[str, str]:
     return auth_for(settings, user)
 
 
+SAMPLES = ROOT.parent / "shared" / "samples"
+
+
 @pytest.fixture
 def samples_dir() -> Path:
-    path = ROOT.parent / "shared" / "samples"
-    if not path.is_dir():
+    """The real screenplays beside the checkout. Missing them is a failure in CI (which always
+    has them), a skip on a developer's machine that does not."""
+    if not SAMPLES.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SAMPLES} is missing; CI must have ../shared/samples beside the checkout")
         pytest.skip("../shared/samples is not beside the checkout")
-    return path
+    return SAMPLES

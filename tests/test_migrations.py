@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 
 import asyncpg
 
-from tests.conftest import PG, _migrate
+from tests.conftest import PG, ROOT, _migrate
+
+
+def _alembic_check(url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FILMASSETS_DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 async def _tables(db: str) -> set[str]:
@@ -49,6 +58,10 @@ async def test_upgrade_and_downgrade_round_trip() -> None:
     assert await _tables(db) == {"alembic_version"}
     await asyncio.to_thread(_migrate, url, "upgrade", "head")
     assert await _tables(db) == tables
+    # The migrated schema is exactly what the models declare: an autogenerate diff finds nothing
+    # (a column, index or constraint added to a model without its migration fails here).
+    check = await asyncio.to_thread(_alembic_check, url)
+    assert check.returncode == 0, check.stdout + check.stderr
     conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.api.jobs import install_replay_handler
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_replay_handler(app)
+    install_outage_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,
