@@ -20,10 +20,11 @@ async function api(method, path, { json, form, headers = {} } = {}) {
   return { status: r.status, body, location: r.headers.get("Location") };
 }
 
-// The job's event stream. An EventSource cannot send an Authorization header: the URL carries a
-// short-lived credential that the API hands out for it.
+// The job's event stream. An EventSource cannot send an Authorization header: the page asks (with
+// its bearer token) for a short-lived token scoped to this job, and the API answers the stream's URL.
 async function eventsUrl(job) {
-  return `${API}/v1/jobs/${job.id}/events`;
+  const { body } = await api("POST", `/v1/jobs/${job.id}/events/token`);
+  return `${API}${body.url}`;
 }
 
 // Follow a job to its end through EventSource, showing each event; resolves with the last one.
