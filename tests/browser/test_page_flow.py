@@ -90,11 +90,11 @@ async def test_a_page_on_another_origin_runs_the_first_flow(
             assert len(events) >= 2, events
             assert events[-1].startswith("state succeeded 100%"), events
             entities = await page.locator("#entities li").all_inner_texts()
-            assert {"character: MARA", "character: TOM"} <= set(entities), entities
+            assert {"character: Mara", "character: Tom", "location: Lighthouse"} <= set(entities), entities
 
             await page.click("#confirm")
-            await wait_for(page, "#asset", r"MARA", api, errors)
-            await page.select_option("#asset", label="MARA")
+            await wait_for(page, "#asset", r"Mara", api, errors)
+            await page.select_option("#asset", label="Mara")
             aid = await page.input_value("#asset")
 
             await page.set_input_files(
