@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared.auth import make_token
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
+from tests.support.databases import PG, drop_database, recreate_database
 from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server", "tests.support.pg_server"]
@@ -27,7 +28,6 @@ pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server", "tests.s
 ROOT = Path(__file__).resolve().parents[1]
 # One database per test run, so parallel runs on one machine (a developer's and CI's) never meet.
 TEST_DB = os.environ.get("FILMASSETS_TEST_DB", f"filmassets_test_{os.getpid()}")
-PG = os.environ.get("FILMASSETS_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 REDIS_DB = int(os.environ.get("FILMASSETS_TEST_REDIS_DB", "14"))
 TABLES = (
     "llm_calls",
@@ -83,29 +83,10 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def migrated(settings: Settings) -> Iterator[str]:
     """A fresh test database built by running every migration (so migrations are tested too)."""
 
-    async def recreate() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{TEST_DB}"')
-        finally:
-            await conn.close()
-
-    async def drop() -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(recreate())
+    asyncio.run(recreate_database(TEST_DB))
     _migrate(settings.database_url, "upgrade", "head")
     yield settings.database_url
-    asyncio.run(drop())
+    asyncio.run(drop_database(TEST_DB))
 
 
 @pytest.fixture(scope="session")

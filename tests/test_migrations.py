@@ -9,7 +9,8 @@ import sys
 
 import asyncpg
 
-from tests.conftest import PG, ROOT, _migrate
+from tests.conftest import ROOT, _migrate
+from tests.support.databases import PG, drop_database, recreate_database
 
 
 def _alembic_check(url: str) -> subprocess.CompletedProcess[str]:
@@ -28,19 +29,9 @@ async def _tables(db: str) -> set[str]:
         await conn.close()
 
 
-async def _recreate(db: str) -> None:
-    conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
-
-
 async def test_upgrade_and_downgrade_round_trip() -> None:
     db = f"filmassets_migrations_test_{os.getpid()}"
-    await _recreate(db)
-    url = f"{PG}/{db}"
+    url = await recreate_database(db)
     await asyncio.to_thread(_migrate, url, "upgrade", "head")
     tables = await _tables(db)
     assert {
@@ -62,8 +53,4 @@ async def test_upgrade_and_downgrade_round_trip() -> None:
     # (a column, index or constraint added to a model without its migration fails here).
     check = await asyncio.to_thread(_alembic_check, url)
     assert check.returncode == 0, check.stdout + check.stderr
-    conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_database(db)
