@@ -26,7 +26,10 @@ from shared.extraction.offline.lexicon import (
     SOUND_WORDS,
     TIME_WORDS,
 )
+from shared.extraction.offline.objects import ObjectFinder
 from shared.extraction.offline.text import Word, caps_runs, fold, is_caps, name_pattern, sentence_at
+from shared.extraction.offline.wordnet import WordNet
+from shared.extraction.offline.wordnet import load as load_wordnet
 
 _MAX_PROP_WORDS = 4
 # How far back a determiner may sit: "a pile of stolen COSMETICS" (of), "a battered old TRUNK".
@@ -52,21 +55,60 @@ _LED_CROWD = re.compile(
 
 def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> list[Found]:
     """Props are the upper-case nouns the writer introduces with an article or a possessive
-    ("He pulls out a REVOLVER", "Mom's PORSCHE"); later mentions in any case count too."""
+    ("He pulls out a REVOLVER", "Mom's PORSCHE"), and the lower-case nouns WordNet knows as
+    physical things that a character handles or the action keeps showing ("the stamps"). Every
+    mention in any case and number counts."""
     props: dict[str, Found] = {}
+    forms: dict[str, set[str]] = {}
     for action in index.actions:
         for run in caps_runs(action.text):
             phrase = _prop_phrase(action.text, run, cast.name_words, place_words)
             if phrase is not None and phrase not in props:
                 props[phrase] = Found(type="prop", name=index.casing.display(phrase, acronyms=True))
+                forms[phrase] = {phrase}
+    wordnet = load_wordnet()
+    if wordnet is not None:
+        _add_lower_case(index, cast, place_words, wordnet, props, forms)
     if not props:
         return []
-    pattern = name_pattern(props, ignore_case=True)
+    owner = {form: key for key, written in forms.items() for form in written}
+    pattern = name_pattern(owner, ignore_case=True)
     for action in index.actions:
         for match in pattern.finditer(action.text):
             quote = sentence_at(action.text, match.start())
-            props[fold(match[1])].see(action.scene, action.position, match.start(), quote)
+            props[owner[fold(match[1])]].see(action.scene, action.position, match.start(), quote)
     return list(props.values())
+
+
+def _add_lower_case(
+    index: ScriptIndex,
+    cast: Cast,
+    place_words: Collection[str],
+    wordnet: WordNet,
+    props: dict[str, Found],
+    forms: dict[str, set[str]],
+) -> None:
+    excluded = {*cast.name_words, *place_words, *(noun.upper() for noun in CROWD_NOUNS)}
+    finder = ObjectFinder(wordnet, excluded)
+    # A lemma an upper-case prop already names ("PHONE", "the TVs") joins that prop.
+    heads = {wordnet.lemma(key.split()[-1]) or key.lower(): key for key in props if " " not in key}
+    for lemma in sorted(finder.find(index)):
+        key = heads.get(lemma) or lemma.upper()
+        if key not in props:
+            props[key] = Found(type="prop", name=index.casing.display(lemma.upper(), acronyms=True))
+            forms[key] = set()
+        forms[key] |= {lemma.upper(), *(fold(form) for form in _plurals(lemma))}
+
+
+def _plurals(lemma: str) -> set[str]:
+    """Written forms of a lemma for finding its mentions: "stamp" -> "stamps", "glass" -> "glasses"."""
+    if lemma.endswith(("s", "x", "z", "ch", "sh")):
+        return {f"{lemma}es"}
+    if lemma.endswith("y") and lemma[-2:-1] not in set("aeiou"):
+        return {f"{lemma[:-1]}ies"}
+    if lemma.endswith("fe"):
+        return {f"{lemma}s", f"{lemma[:-2]}ves"}
+    return {f"{lemma}s"}
 
 
 def _prop_phrase(
