@@ -265,11 +265,15 @@ def _prop_found(alternatives: tuple[str, ...], props: list[PreviewEntity]) -> bo
 
 
 def _merged(groups: tuple[tuple[str, ...], ...], entities: list[PreviewEntity]) -> int:
-    """How many groups have all their names in one single entity."""
+    """How many groups have every name found in one single entity. A name no entity carries (a
+    heading whose shot note was cleaned away) does not count against the group."""
     merged = 0
     for group in groups:
         owners = [{i for i, entity in enumerate(entities) if _fold(name) in _forms(entity)} for name in group]
-        merged += all(len(found) == 1 for found in owners) and len(set().union(*owners)) == 1
+        found = [owner for owner in owners if owner]
+        merged += (
+            len(found) >= 1 and all(len(owner) == 1 for owner in found) and len(set().union(*found)) == 1
+        )
     return merged
 
 
