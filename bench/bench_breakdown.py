@@ -122,6 +122,10 @@ REFERENCES: dict[str, Reference] = {
                 "CONTROL",
                 "STOP",
                 "HUNDRED",
+                "BEEHIVE",
+                "REEF",
+                "SLEEVE",
+                "COLLAR",
             }
         ),
     ),
@@ -144,7 +148,9 @@ REFERENCES: dict[str, Reference] = {
         ),
         props=(("truck",), ("package",), ("dvd",), ("ak-74",), ("tv",), ("stone",), ("rifle", "gun")),
         location_duplicates=(("Jason's House", "Jason's Living Room"),),
-        not_objects=frozenset({"ICBM", "WORLD", "JOB", "STORM", "CARGO", "GROUND", "ATLANTIC"}),
+        not_objects=frozenset(
+            {"ICBM", "WORLD", "JOB", "STORM", "CARGO", "GROUND", "ATLANTIC", "RUNWAY", "REPORT"}
+        ),
     ),
     "the-last-birthday-card.fountain": Reference(
         speakers=(
@@ -186,6 +192,7 @@ REFERENCES: dict[str, Reference] = {
                 "WAY",
                 "THING",
                 "OVERLOOK",
+                "APPRAISAL",
             }
         ),
     ),
@@ -238,6 +245,9 @@ REFERENCES: dict[str, Reference] = {
                 "TRACK",
                 "DISTANCE",
                 "BACKGROUND",
+                "GIG",
+                "PRODUCT",
+                "LUNCH",
             }
         ),
     ),

@@ -36,7 +36,7 @@ SOUND_WORDS = _words(
     CLATTER SOUND SOUNDS NOISE NOISES MUSIC FEEDBACK STATIC GUNFIRE GUNSHOT GUNSHOTS SHOT SHOTS
     EXPLOSION EXPLOSIONS THUNDER SPLASH CRACK SNAP WHISTLE CHIME CHIMES DING GROAN BARK BARKS
     HISS SCREECH SQUEAL THUMP BLAST BLARES BEAT SONG TRACK RUMBLING SCREAMING LAUGHTER APPLAUSE
-    THUNK ECHO WHACK SLAP PUNCH THWACK ZAP VROOM KICK
+    THUNK ECHO WHACK SLAP PUNCH THWACK ZAP VROOM KICK VOICE VOICES
     """
 )
 CAMERA_WORDS = _words(
@@ -44,7 +44,7 @@ CAMERA_WORDS = _words(
     CAMERA FRAME POV ANGLE CLOSE CLOSEUP CLOSE-UP INSERT SUPER SUPERIMPOSE FADE FADES CUT DISSOLVE
     PAN ZOOM TRACKING WIDE ESTABLISHING REVERSE FLASHBACK MONTAGE INTERCUT TITLE TITLES CREDITS
     V.O. O.S. O.C. MOS SERIES END OMITTED CONTINUED CONTINUOUS SLOW MOTION FREEZE B.G. F.G. BG FG
-    OFFSCREEN SUBTITLES SUBTITLE SCENE SHOT PROJECTION
+    OFFSCREEN SUBTITLES SUBTITLE SCENE SHOT PROJECTION P.O.V. P.O.V
     """
 )
 # Upper case used for emphasis; as a leading adjective it is dropped ("a GIGANTIC RIFLE" -> Rifle).
@@ -263,6 +263,7 @@ GENERIC_THINGS = _words(
     thing things stuff object item piece part set side end top bottom front back edge corner area
     spot place unit kind sort type lot bit stuff device article material contents content load
     cover covering handle surface line mark sign point tip base frame panel rest middle center
-    centre half pair couple series row pile stack bunch heap collection group number
+    centre half pair couple series row pile stack bunch heap collection group number ground floor
+    air sky water light
     """
 )

@@ -58,7 +58,8 @@ _SET_ANCESTORS = frozenset(
         "jewelry",
     }
 )
-_PHYSICAL = frozenset({"artifact", "food"})
+_PHYSICAL = frozenset({"artifact", "food", "plant"})
+_FLAGGED_KINDS = frozenset({"artifact", "food", "plant", "object", "substance", "communication"})
 # A first sense of these kinds means the word is not a thing here ("fish" swims, "key" of a song
 # stays: its first sense is an artifact).
 _NOT_THINGS = frozenset({"person", "animal", "body", "location", "time", "act", "event", "feeling", "state"})
@@ -102,29 +103,40 @@ class ObjectFinder:
     def __init__(self, wordnet: WordNet, excluded: Collection[str]) -> None:
         self._wn = wordnet
         self._excluded = {word.lower() for word in excluded}
-        self._physical: dict[tuple[str, bool], bool] = {}
+        self._physical: dict[tuple[str, bool, bool], bool] = {}
 
-    def is_thing(self, lemma: str, *, handled: bool) -> bool:
-        key = (lemma, handled)
+    def is_thing(self, lemma: str, *, handled: bool, flagged: bool = False) -> bool:
+        """Whether WordNet knows ``lemma`` as a physical thing. ``handled``: a character holds it,
+        so a rarer sense may be meant. ``flagged``: the writer capitalised it, so a set piece
+        ("the SCREEN DOOR") counts too."""
+        key = (lemma, handled, flagged)
         cached = self._physical.get(key)
         if cached is None:
-            cached = self._physical[key] = self._judge(lemma, handled=handled)
+            cached = self._physical[key] = self._judge(lemma, handled=handled, flagged=flagged)
         return cached
 
-    def _judge(self, lemma: str, *, handled: bool) -> bool:
-        if lemma in GENERIC_THINGS or lemma.upper() in BODY_PARTS or lemma.upper() in PLACE_NOUNS:
+    def _judge(self, lemma: str, *, handled: bool, flagged: bool) -> bool:
+        if lemma in GENERIC_THINGS or lemma.upper() in BODY_PARTS:
+            return False
+        if not flagged and lemma.upper() in PLACE_NOUNS:
             return False
         senses = self._wn.senses(lemma)
         if not senses or self._wn.lexname(senses[0]) in _NOT_THINGS:
             return False
         if handled and self._wn.lexname(senses[0]) in _ABSTRACT:
             return False
+        if flagged:
+            # The writer capitalised it: any concrete sense will do ("a CROCUS", "FLOWERS").
+            kinds = {self._wn.lexname(offset) for offset in senses[:_SENSES_HANDLED]}
+            return bool(kinds & _FLAGGED_KINDS)
         weighed = senses[: _SENSES_HANDLED if handled else _SENSES_SHOWN]
         physical = next((offset for offset in weighed if self._wn.lexname(offset) in _PHYSICAL), None)
-        if physical is None:
+        if physical is None and handled:
             # "letter", "ticket", "passport": documents are communication in WordNet, paper in hand.
             physical = next((offset for offset in weighed if "document" in self._wn.ancestors(offset)), None)
-        return physical is not None and not (self._wn.ancestors(physical) & _SET_ANCESTORS)
+        if physical is None:
+            return False
+        return not (self._wn.ancestors(physical) & _SET_ANCESTORS)
 
     def find(self, index: ScriptIndex) -> dict[str, Candidate]:
         """Lemma -> how often it is handled and shown, for nouns that are physical things."""

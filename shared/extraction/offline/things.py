@@ -60,13 +60,13 @@ def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> 
     mention in any case and number counts."""
     props: dict[str, Found] = {}
     forms: dict[str, set[str]] = {}
+    wordnet = load_wordnet()
     for action in index.actions:
         for run in caps_runs(action.text):
             phrase = _prop_phrase(action.text, run, cast.name_words, place_words)
-            if phrase is not None and phrase not in props:
+            if phrase is not None and phrase not in props and _a_thing(phrase, wordnet):
                 props[phrase] = Found(type="prop", name=index.casing.display(phrase, acronyms=True))
                 forms[phrase] = {phrase}
-    wordnet = load_wordnet()
     if wordnet is not None:
         _add_lower_case(index, cast, place_words, wordnet, props, forms)
     if not props:
@@ -78,6 +78,19 @@ def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> 
             quote = sentence_at(action.text, match.start())
             props[owner[fold(match[1])]].see(action.scene, action.position, match.start(), quote)
     return list(props.values())
+
+
+def _a_thing(phrase: str, wordnet: WordNet | None) -> bool:
+    """Whether an upper-case phrase names a thing: its head noun, when WordNet knows it, has a
+    physical sense ("GROUND", "ACTORS", "VOICE" have none). Names WordNet lacks (PORSCHE,
+    GLOCK) are the writer's word for a thing and stay."""
+    if wordnet is None:
+        return True
+    head = phrase.split()[-1].lower().replace("'", "")
+    lemma = wordnet.lemma(head)
+    if lemma is None:
+        return True
+    return ObjectFinder(wordnet, ()).is_thing(lemma, handled=True, flagged=True)
 
 
 def _add_lower_case(
