@@ -48,6 +48,9 @@ _NOUNS_LOOKING_LIKE_VERBS = frozenset(
 )
 _PERSON_SUFFIX = re.compile(r"(?:MAN|MEN|WOMAN|WOMEN)$")
 _CROWD = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(CROWD_NOUNS)) + r")(?![A-Za-z])", re.IGNORECASE)
+# "like children posing", "as if soldiers": a comparison, nobody is there.
+_SIMILE = re.compile(r"\b(?:like|as if|as though|as|than)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_MAX_CROWD_WORDS = 2
 _LED_CROWD = re.compile(
     r"\b(?:" + "|".join(sorted(CROWD_LEADS)) + r")\s+of\s+(?:[a-z]+\s+)?(?P<noun>[A-Z][A-Z'\-]+S)\b"
 )
@@ -209,8 +212,11 @@ def _is_adjective(word: str) -> bool:
 
 def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
     """Extras archetypes from plural crowd nouns in the action ("PASSENGERS", "soldiers", "a crowd
-    of REPORTERS") and from crowd cues ("RANDY & PASSENGERS" seeds Passengers)."""
+    of REPORTERS"), from upper-case plurals WordNet knows as people ("DELEGATES"), and from crowd
+    cues ("RANDY & PASSENGERS" seeds Passengers). Similes are not crowds ("like children
+    posing"), and synonyms are one archetype ("Kids" and "Children")."""
     extras: dict[str, Found] = {}
+    wordnet = load_wordnet()
 
     def add(phrase: str, scene: int, position: int, offset: int, quote: str) -> None:
         key = fold(phrase)
@@ -224,7 +230,7 @@ def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
     for action in index.actions:
         text = action.text
         for match in _CROWD.finditer(text):
-            if _is_modifier(text, match.end()):
+            if _is_modifier(text, match.end()) or _SIMILE.search(text[: match.start()]):
                 continue
             add(
                 _with_modifier(text, match),
@@ -242,9 +248,69 @@ def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
                     match.start("noun"),
                     sentence_at(text, match.start()),
                 )
+        if wordnet is not None:
+            for run in caps_runs(text):
+                last = fold(run[-1].text)
+                if (
+                    len(run) <= _MAX_CROWD_WORDS
+                    and last not in cast.name_words
+                    and last.lower() not in CROWD_NOUNS
+                    and _plural_people(last, wordnet)
+                    and not _SIMILE.search(text[: run[0].start])
+                ):
+                    words = [fold(word.text) for word in run]
+                    phrase = " ".join(
+                        w for w in words if w not in FUNCTION_WORDS | CAMERA_WORDS | EMPHASIS_WORDS
+                    )
+                    if phrase:
+                        add(
+                            phrase,
+                            action.scene,
+                            action.position,
+                            run[0].start,
+                            sentence_at(text, run[0].start),
+                        )
     for seed in cast.crowd_seeds:
         add(seed.noun, seed.scene, seed.position, 0, seed.quote)
-    return list(extras.values())
+    return _merge_synonyms(list(extras.values()), wordnet)
+
+
+def _plural_people(word: str, wordnet: WordNet) -> bool:
+    singular = wordnet.singular(word)
+    if not singular or singular == word.lower():
+        return False
+    senses = wordnet.senses(singular)
+    if not senses or wordnet.lexname(senses[0]) != "person":
+        return False
+    # "MONITORS", "BLEACHERS": a thing in another common sense, or as a plural of its own.
+    own = wordnet.senses(word)
+    if own and wordnet.lexname(own[0]) != "person":
+        return False
+    return all(wordnet.lexname(offset) != "artifact" for offset in senses[:3])
+
+
+def _merge_synonyms(extras: list[Found], wordnet: WordNet | None) -> list[Found]:
+    """ "Kids" and "Children" are one archetype: their heads share WordNet's first meaning."""
+    if wordnet is None:
+        return extras
+    by_meaning: dict[tuple[str, ...], Found] = {}
+    merged: list[Found] = []
+    for found in extras:
+        words = fold(found.name).split()
+        lemma = wordnet.lemma(words[-1]) if words else None
+        senses = wordnet.senses(lemma) if lemma else ()
+        key = (*words[:-1], str(senses[0])) if senses else tuple(words)
+        head = by_meaning.get(key)
+        if head is None:
+            by_meaning[key] = found
+            merged.append(found)
+            continue
+        head.alias(found.name, *found.aliases)
+        head.first = min(head.first, found.first)
+        for scene, quotes in found.quotes.items():
+            mine = head.quotes.setdefault(scene, [])
+            mine.extend(quote for quote in quotes if quote not in mine)
+    return merged
 
 
 def _is_modifier(text: str, end: int) -> bool:
