@@ -246,6 +246,8 @@ REFERENCES: dict[str, Reference] = {
                 "DISTANCE",
                 "BACKGROUND",
                 "GIG",
+                "GIRTH",
+                "WEIGHT",
                 "PRODUCT",
                 "LUNCH",
             }

@@ -65,7 +65,9 @@ _FLAGGED_KINDS = frozenset({"artifact", "food", "plant", "object", "substance", 
 _NOT_THINGS = frozenset({"person", "animal", "body", "location", "time", "act", "event", "feeling", "state"})
 # First senses that make a handled word an abstraction all the same ("to the right").
 _ABSTRACT = frozenset({"attribute", "relation", "quantity", "motive", "phenomenon", "process"})
+_EVENTS = frozenset({"act", "event", "communication"})
 _MODALS = word_set("can will may might must shall should would could")
+_SENSES_ABSTRACT_HANDLED = 3
 _SENSES_SHOWN = 2  # senses weighed for a noun that is only shown
 _SENSES_HANDLED = 8  # a handled noun may be a thing in a rarer sense ("stamps": postage stamps)
 _HANDLING_WINDOW = 4
@@ -123,8 +125,14 @@ class ObjectFinder:
         senses = self._wn.senses(lemma)
         if not senses or self._wn.lexname(senses[0]) in _NOT_THINGS:
             return False
-        if handled and self._wn.lexname(senses[0]) in _ABSTRACT:
-            return False
+        if (
+            handled
+            and self._wn.lexname(senses[0]) in _ABSTRACT
+            and not any(
+                self._wn.lexname(offset) == "artifact" for offset in senses[:_SENSES_ABSTRACT_HANDLED]
+            )
+        ):
+            return False  # "to the right"; but "fills the scope" is a telescopic sight
         if flagged:
             # The writer capitalised it: any concrete sense will do ("a CROCUS", "FLOWERS").
             kinds = {self._wn.lexname(offset) for offset in senses[:_SENSES_HANDLED]}
@@ -192,7 +200,14 @@ class ObjectFinder:
         if not following[0].islower() or following in _VERBS or following.endswith("s"):
             return False
         lemma = self._wn.lemma(following)
-        return lemma is not None and self._wn.usage(following)[0] >= self._wn.usage(following)[2]
+        if lemma is None or self._wn.usage(following)[0] < self._wn.usage(following)[2]:
+            return False
+        # "a phone call", "a car chase": an event names no thing, so the first word is the thing.
+        kinds = [self._wn.lexname(offset) for offset in self._wn.senses(lemma)[:3]]
+        happens = (
+            bool(kinds) and kinds[0] in _EVENTS and (kinds[0] != "communication" or "artifact" not in kinds)
+        )
+        return not happens  # "a vintage record player" stays a player: a record is a thing too
 
     def _noun_context(self, tokens: list[str], position: int) -> bool:
         """An article, possessive or number stands before the word, with only adjectives or one
