@@ -56,7 +56,7 @@ _SLACK = 4
 _HEADER_REPEATS = 3
 # Double spacing: almost no two text lines touch. A few do where page furniture was removed.
 _MAX_ADJACENT_SHARE = 0.1
-_MIN_DOUBLED_PAIRS = 20
+_MIN_DOUBLED_PAIRS = 5
 # A transition sits well right of the cue column ("CUT TO:" at the right margin).
 _TRANSITION_OFFSET = 15
 
