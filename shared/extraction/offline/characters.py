@@ -26,6 +26,7 @@ _POV = re.compile(r"(?<![A-Z])P\.?\s?O\.?\s?V(?![A-Z])")
 _GROUP_SPLIT = re.compile(r"\s*(?:&|/|\+|,|\bAND\b)\s*")
 _NAME_TOKEN = re.compile(r"^[A-Z][A-Z'\-]*$")
 _SAME_STRANGER_GAP = 3
+_STRETCH = re.compile(r"\(scene \d+\)$")
 _MIN_FUZZY_NAME = 5
 _LONG_NAME = 9
 # Cues that name nobody in particular.
@@ -266,8 +267,8 @@ def _add_action_mentions(index: ScriptIndex, cast: Cast) -> None:
     claims: dict[str, set[int]] = {}
     for number, character in enumerate(cast.characters):
         for form in {character.name, *character.aliases}:
-            if _VOICE_OF.match(fold(form)):
-                continue
+            if _VOICE_OF.match(fold(form)) or _STRETCH.search(form):
+                continue  # "Man (scene 40)" is never written so in the action
             for variant in {fold(form), index.casing.display(fold(form)), character.name}:
                 claims.setdefault(variant, set()).add(number)
             cast.name_words.update(

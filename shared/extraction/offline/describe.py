@@ -237,6 +237,7 @@ _SUBORDINATE = re.compile(
 )
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|but|then|so|yet)\s+(?=\S)", re.IGNORECASE)
 _CAPS_WORD = re.compile(r"[A-Z][A-Za-z'’\-]*[A-Z][A-Za-z'’\-]*")
+_TITLES = frozenset({"MR", "MRS", "MS", "DR", "ST", "JR", "SR"})
 _PAREN = re.compile(r"\s*\([^)]*\)")
 _MIN_WORDS = 4
 
@@ -267,7 +268,9 @@ def _recase(index: ScriptIndex, word: str, names: frozenset[str]) -> str:
     bare = word.replace("’", "'")
     possessive = bare.upper().endswith("'S")
     stem = bare[:-2] if possessive else bare
-    if stem.upper() in names:
+    if stem.upper() in _TITLES:
+        shown = stem.capitalize()  # "MR." -> "Mr."
+    elif stem.upper() in names:
         shown = index.casing.word(stem)  # a name: "JUNO" -> "Juno", "DICK" -> "Dick"
     elif index.casing.written_lower(stem):
         shown = stem.lower()  # a common word the script also writes in lower case: "DOG"

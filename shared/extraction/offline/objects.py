@@ -153,12 +153,8 @@ class ObjectFinder:
             for start, sentence in sentences(action.text):
                 tokens = _TOKEN.findall(sentence)
                 for position, token in enumerate(tokens):
-                    if (
-                        not token[0].islower()
-                        or len(token) < _MIN_WORD
-                        or token in _VERBS
-                        or token in _MODALS
-                    ):
+                    # A word that is also a verb ("stamps", "bag") is a noun after "the".
+                    if not token[0].islower() or len(token) < _MIN_WORD or token in _MODALS:
                         continue
                     if not self._noun_context(tokens, position) or self._modifier(tokens, position):
                         continue

@@ -318,6 +318,8 @@ def _is_modifier(text: str, end: int) -> bool:
     rest = text[end:]
     if rest.startswith(("'", "’")):
         return True
+    if text[:end].split()[-1].isupper() and rest[1:2].islower():
+        return False  # "CHILDREN crowd the window": an introduction, then its verb
     following = (
         rest.split(maxsplit=1)[0].strip(",.;:!?").upper() if rest.startswith(" ") and rest.strip() else ""
     )
