@@ -228,3 +228,27 @@ def test_juno_breakdown_from_pdf_text() -> None:
     assert {"Guitar", "Couch", "Briefcase", "Recliner", "Stereo", "Hamburger Phone"} <= set(props)
     # "JUNO'S BEDROOM" on its own is the bedroom of the MacGuff house.
     assert "JUNO'S BEDROOM" in forms(locations["MacGuff House"])
+
+
+def test_without_wordnet_the_breakdown_still_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A machine without wordnet-base: upper-case props only, no error.
+    from shared.extraction.offline import wordnet
+
+    monkeypatch.setenv("FILMASSETS_WORDNET_DIR", str(tmp_path))
+    monkeypatch.setattr(wordnet, "_loaded", None)
+    monkeypatch.setattr(wordnet, "_missing", False)
+    assert wordnet.load() is None
+    script = parse_script(COAT_LIKE)
+    entities = preview_entities(script)
+    assert [(e.type, e.name) for e in entities if e.type == "prop"] == [("prop", "Revolver")]
+    assert describe_entities(script, entities)
+
+
+COAT_LIKE = """\
+INT. HOUSE - DAY
+
+JOHN pulls out a REVOLVER and puts the letter on the table.
+
+JOHN
+Where is it?
+"""
