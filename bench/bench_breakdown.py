@@ -247,6 +247,7 @@ REFERENCES: dict[str, Reference] = {
                 "BACKGROUND",
                 "GIG",
                 "GIRTH",
+                "DROP",
                 "WEIGHT",
                 "PRODUCT",
                 "LUNCH",

@@ -34,6 +34,8 @@ from shared.extraction.offline.wordnet import load as load_wordnet
 _MAX_PROP_WORDS = 4
 # How far back a determiner may sit: "a pile of stolen COSMETICS" (of), "a battered old TRUNK".
 _CONTEXT_WORDS = 3
+# "the Leupold Mark 4 scope": a name may stand between the article and a lower-case prop.
+_MENTION_CONTEXT_WORDS = 4
 _CLAUSE_BREAK = re.compile(r"[.!?;:()\[\]\"“”\n]")
 _LOWER_WORD = re.compile(r"[a-z][a-z'’\-]*")
 # Verb and adverb endings: "SLAMMED", "SCREAMING", "SLOWLY" are action, not things.
@@ -70,17 +72,32 @@ def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> 
             if phrase is not None and phrase not in props and _a_thing(phrase, wordnet):
                 props[phrase] = Found(type="prop", name=index.casing.display(phrase, acronyms=True))
                 forms[phrase] = {phrase}
+    lower_case: set[str] = set()
     if wordnet is not None:
+        before = set(props)
         _add_lower_case(index, cast, place_words, wordnet, props, forms)
+        lower_case = set(props) - before
     if not props:
         return []
     owner = {form: key for key, written in forms.items() for form in written}
     pattern = name_pattern(owner, ignore_case=True)
     for action in index.actions:
         for match in pattern.finditer(action.text):
+            key = owner[fold(match[1])]
+            if key in lower_case and not _noun_here(action.text, match.start()):
+                continue  # "She picks up the phone" is no mention of a guitar pick
             quote = sentence_at(action.text, match.start())
-            props[owner[fold(match[1])]].see(action.scene, action.position, match.start(), quote)
-    return list(props.values())
+            props[key].see(action.scene, action.position, match.start(), quote)
+    return [found for found in props.values() if found.quotes]
+
+
+def _noun_here(text: str, start: int) -> bool:
+    """A lower-case prop's word is a mention after an article, a possessive or a number, with at
+    most a couple of words between ("the stamps", "Reggie's old bag"), or written in capitals."""
+    if text[start : start + 2].isupper():
+        return True
+    before = _clause_before(text, start).split()[-_MENTION_CONTEXT_WORDS:]
+    return any(word.lower() in DETERMINERS or word.endswith(("'s", "’s")) for word in before)
 
 
 def _a_thing(phrase: str, wordnet: WordNet | None) -> bool:
