@@ -24,6 +24,19 @@ def name_forms(entity: PreviewEntity) -> set[str]:
     return {f for f in forms if f}
 
 
+# Roles that name nobody in particular: "Man" of scene 3 and "Man" of scene 40 are two people.
+_GENERIC_PEOPLE = frozenset(
+    {"man", "woman", "girl", "boy", "guy", "lady", "kid", "child", "person", "stranger", "gentleman"}
+)
+_NEAR_SCENES = 3
+
+
+def _near(first: PreviewEntity, second: PreviewEntity) -> bool:
+    a = set(first.scene_numbers) | {m.scene_number for m in first.mentions}
+    b = set(second.scene_numbers) | {m.scene_number for m in second.mentions}
+    return not a or not b or any(abs(x - y) <= _NEAR_SCENES for x in a for y in b)
+
+
 class _Union:
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
@@ -44,17 +57,18 @@ def merge_entities(
     entities: Sequence[PreviewEntity], same_as: Iterable[Sequence[str]] = ()
 ) -> list[PreviewEntity]:
     """Union entities of one type that share a name or alias, or that a ``same_as`` group ties.
-    The first entity of a group (parser seeds come first) keeps its name and type."""
+    The first entity of a group (parser seeds come first) keeps its name and type. A generic role
+    ("Man", "Woman") joins only entities seen in nearby scenes."""
     items = list(entities)
     uf = _Union(len(items))
     seen: dict[tuple[str, str], int] = {}
     for i, e in enumerate(items):
         for form in name_forms(e):
             key = (e.type, form)
-            if key in seen:
-                uf.join(seen[key], i)
-            else:
+            if key not in seen:
                 seen[key] = i
+            elif e.type != "character" or form not in _GENERIC_PEOPLE or _near(items[seen[key]], e):
+                uf.join(seen[key], i)
     by_form: dict[str, list[int]] = {}
     for i, e in enumerate(items):
         for form in name_forms(e):
