@@ -217,9 +217,7 @@ def main() -> None:
                 try:
                     for i in range(count):
                         name = f"imagegen-c{concurrency}-p{count}-{i}"
-                        workers.append(
-                            start_worker(name, "services.imagegen", env, tmp)
-                        )
+                        workers.append(start_worker(name, "services.imagegen", env, tmp))
                     rows.append([concurrency, *asyncio.run(measure(settings, workers, args))])
                 finally:
                     for w in workers:
