@@ -18,6 +18,18 @@ def norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
 
 
+def union_names(old: Iterable[str], new: Iterable[str], *, name: str) -> list[str]:
+    """``old`` aliases plus those of ``new`` not already there, in order; none equal to ``name``
+    (compared in ``norm`` form). Used wherever two sets of names become one (merge, re-extraction)."""
+    seen = {norm(name)}
+    out: list[str] = []
+    for alias in (*old, *new):
+        if norm(alias) not in seen:
+            seen.add(norm(alias))
+            out.append(alias)
+    return out
+
+
 def name_forms(entity: PreviewEntity) -> set[str]:
     forms = {norm(n) for n in (entity.name, *entity.aliases)}
     forms |= {norm(_HONORIFIC.sub("", n)) for n in (entity.name, *entity.aliases) if _HONORIFIC.match(n)}
