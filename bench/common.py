@@ -385,6 +385,11 @@ def _wait_healthy(server: Server, path: str, timeout: float) -> bool:
     raise TimeoutError(f"{server.name} did not answer {path} within {timeout:.0f}s:\n{server.log_tail()}")
 
 
+def start_worker(name: str, module: str, env: dict[str, str], log_dir: Path) -> Child:
+    """One of our worker processes (``python -m services.extractor`` / ``services.imagegen``)."""
+    return Child(name, [sys.executable, "-m", module], env, log_dir)
+
+
 def start_arq_worker(name: str, settings_ref: str, env: dict[str, str], log_dir: Path) -> Child:
     """An ``arq`` worker process (``python -m arq module.WorkerSettings``) with ``env``."""
     return Child(name, [sys.executable, "-m", "arq", settings_ref], env, log_dir)

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = 30
     relay_interval_s: float = 5.0
     relay_min_age_s: float = 2.0  # rows younger than this are left to the request that wrote them
+    worker_poll_delay_s: float = 0.5  # idle wait between polls; enqueues wake workers at once
     job_heartbeat_s: float = 5.0  # a running job stamps its row this often
     job_dead_after_s: float = 20.0  # a running job silent this long is redelivered to another worker
     job_transient_retries: int = 2  # extra arq deliveries after an upstream stayed down
