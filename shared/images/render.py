@@ -33,9 +33,10 @@ import textwrap
 from collections.abc import Sequence
 from typing import Final
 
-from PIL import Image, ImageColor, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFont, ImageOps
 
 from shared.images import traits
+from shared.images.background import fill_from_border
 from shared.images.providers.base import ImageRequest
 from shared.images.traits import RGB, Look, View
 
@@ -65,6 +66,7 @@ def render_placeholder(request: ImageRequest) -> bytes:
     if request.reference is not None:
         img = _from_reference(request.reference, width, height, palette)
         _state_banner(img, _state_text(text, name), palette)
+        caption = f"{caption} · from reference"
     elif request.asset_type == "location":
         img = _scene(width, height, palette, rng, traits.scene_kind(name, text))
     else:
@@ -81,6 +83,7 @@ def render_placeholder(request: ImageRequest) -> bytes:
             look = traits.look_of(name, text, palette)
             _figure(draw, width / 2, height * 0.08, height * 0.68, look, view, palette, rng)
             caption = f"{caption} · {view}"
+        _seal_pockets(img, _ink(palette))
     _label(img, name, caption, palette)
     buf = io.BytesIO()
     # Level 1: the drawing is flat colour, which zlib squeezes well even at its fastest setting.
@@ -189,6 +192,21 @@ def _rounded(
         draw.rounded_rectangle((x0, y0, x1, y1), radius=radius, fill=fill, outline=outline, width=width)
 
 
+def _seal_pockets(img: Image.Image, ink: RGB) -> None:
+    """Paint over paper the drawing encloses (where outlines of touching parts leave a sliver).
+
+    Background removal keeps enclosed paper, rightly: on a real picture it is the sky seen through a
+    window. On a placeholder it is only a gap between two outlines and would show as a light speck on
+    the cut-out, so it is sealed here with the ink colour. Drawing is not anti-aliased, so the paper
+    is exactly ``_PAPER``; the scanline fill from the border costs a few milliseconds.
+    """
+    r, g, b = (ImageChops.difference(img, Image.new("RGB", img.size, _PAPER))).split()
+    exact = ImageChops.lighter(ImageChops.lighter(r, g), b).point([255] + [0] * 255)
+    pockets = ImageChops.subtract(exact, fill_from_border(exact))
+    if pockets.getbbox() is not None:
+        img.paste(ink, mask=pockets)
+
+
 # --- characters -------------------------------------------------------------------------------------
 
 
@@ -230,7 +248,7 @@ def _figure(
 
     # Legs, then arms behind the body, then the body, the near arm and the head.
     if view == "side":
-        stride = tall * (0.07 + swing / tall)
+        stride = tall * 0.1 + swing  # wide enough that the shoes never meet and close the gap
         for sign in (-1, 1):
             foot = cx + sign * stride
             leg = [
@@ -241,7 +259,7 @@ def _figure(
             ]
             draw.polygon(leg, fill=look.bottom, outline=ink, width=line)
             draw.rectangle(
-                _box(foot - limb * 0.8, floor - limb * 0.5, foot + limb * 1.6, floor),
+                _box(foot - limb * 0.8, floor - limb * 0.5, foot + limb * 1.3, floor),
                 fill=shoe,
                 outline=ink,
                 width=line,
@@ -250,11 +268,12 @@ def _figure(
         spread = hips * turn
         shift = facing * hips * 0.12
         for sign in (-1, 1):
-            inner, outer = cx + shift + sign * spread * 0.12, cx + shift + sign * spread
+            # The gap between the legs stays open at the floor (the shoes do not reach across it).
+            inner, outer = cx + shift + sign * spread * 0.2, cx + shift + sign * spread
             draw.rectangle(_box(inner, waist, outer, floor), fill=look.bottom, outline=ink, width=line)
             toe = limb * 0.4 * facing
             draw.rectangle(
-                _box(inner - sign * 2, floor - limb * 0.5, outer + sign * limb * 0.2 + toe, floor),
+                _box(inner, floor - limb * 0.5, outer + sign * limb * 0.2 + toe, floor),
                 fill=shoe,
                 outline=ink,
                 width=line,
@@ -265,31 +284,35 @@ def _figure(
     width_near, width_far = shoulders * turn, shoulders * turn
     if view == "three-quarter":
         width_near, width_far = shoulders * 0.95, shoulders * 0.6
+    torso_hips = hips * turn if view != "three-quarter" else hips * 0.8
+    flare = 1.25 if look.long_coat else 1.0
+    # How far the arm's centre line sits outside the body's edge: its stroke overlaps the edge by
+    # at least two outlines and a pixel, even on the small figures of a crowd.
+    hug = max(0.0, limb * 0.5 - max(limb * 0.2, 2 * line + 1))
     if view != "side":
-        # Hands end outside the shoulder line: an arm that swung back to touch the leg would enclose a
-        # pocket of paper, which background removal rightly keeps.
+        # Each arm hugs the side of the body (its stroke overlaps the body's edge all the way down),
+        # and the hand stays clear of the legs: an arm that left a gap to the coat, or a hand that
+        # touched a leg, would enclose a pocket of paper, which background removal rightly keeps.
         for sign, span in ((-1, width_far), (1, width_near)):
+
+            def side_at(y: float, span: float = span) -> float:  # the body's half-width at height y
+                return span + (torso_hips * flare - span) * (y - neck) / (hem - neck)
+
+            low = waist + tall * 0.1
+            legs_out = hips * turn + sign * facing * hips * 0.12  # the outer side of this side's leg
+            hand_x = max(side_at(low) + hug, legs_out + limb * 0.9)
             arm = [
-                (cx + sign * span * 0.9, neck + limb),
-                (cx + sign * (span + limb), waist),
-                (cx + sign * (span + limb * 0.6 + swing), waist + tall * 0.1),
+                (cx + sign * (side_at(neck + limb) + limb * 0.1), neck + limb),
+                (cx + sign * (side_at(waist) + hug), waist),
+                (cx + sign * (hand_x + swing), low),
             ]
             _limb(draw, arm, look.top, ink, limb, line)
-            hand = arm[-1]
-            draw.ellipse(
-                _box(
-                    hand[0] - limb * 0.55, hand[1] - limb * 0.3, hand[0] + limb * 0.55, hand[1] + limb * 0.8
-                ),
-                fill=look.skin,
-                outline=ink,
-                width=line,
-            )
-    torso_hips = hips * turn if view != "three-quarter" else hips * 0.8
+            _hand(draw, arm[-1], limb, look.skin, ink, line)
     body = [
         (cx - width_far, neck),
         (cx + width_near, neck),
-        (cx + torso_hips * (1.25 if look.long_coat else 1.0), hem),
-        (cx - torso_hips * (1.25 if look.long_coat else 1.0), hem),
+        (cx + torso_hips * flare, hem),
+        (cx - torso_hips * flare, hem),
     ]
     draw.polygon(body, fill=look.top, outline=ink, width=line)
     belt = _mix(look.top, ink, 0.55)
@@ -310,13 +333,7 @@ def _figure(
             (cx + limb * 2.2, waist + tall * 0.06),
         ]
         _limb(draw, arm, look.top, ink, limb, line)
-        hand = arm[-1]
-        draw.ellipse(
-            _box(hand[0] - limb * 0.5, hand[1] - limb * 0.4, hand[0] + limb * 0.6, hand[1] + limb * 0.7),
-            fill=look.skin,
-            outline=ink,
-            width=line,
-        )
+        _hand(draw, arm[-1], limb, look.skin, ink, line)
     draw.rectangle(
         _box(cx - head * 0.35, neck - head * 0.4, cx + head * 0.35, neck + limb * 0.6),
         fill=look.skin,
@@ -337,6 +354,16 @@ def _limb(
     # The outline is a wider stroke underneath: draw.line has no outline of its own.
     for fill, w in ((ink, round(width) + 2 * line), (colour, round(width))):
         draw.line(points, fill=fill, width=max(1, w), joint="curve")
+
+
+def _hand(
+    draw: ImageDraw.ImageDraw, end: tuple[float, float], limb: float, skin: RGB, ink: RGB, line: int
+) -> None:
+    """A hand centred on the arm's end and wider than its stroke: the stroke's square end then lies
+    inside it, with no corner left to trap a speck of paper against the coat."""
+    x, y = end
+    r = limb * 0.5 + line + max(1.0, limb * 0.12)
+    draw.ellipse(_box(x - r, y - r, x + r, y + r * 1.2), fill=skin, outline=ink, width=line)
 
 
 def _head(
