@@ -30,6 +30,7 @@ import io
 import math
 import random
 import textwrap
+import threading
 from collections.abc import Sequence
 from typing import Final
 
@@ -94,13 +95,23 @@ def render_placeholder(request: ImageRequest) -> bytes:
 def label_font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
     """Noto Sans at ``size`` px (Latin, Greek, Cyrillic, Vietnamese), regular or bold.
 
-    A fresh font object per call (about 0.4 ms, mostly copying the font bytes): a shared FreeType
-    face is not safe across threads, and renders run in worker threads.
+    One font object per thread and size: a FreeType face is not safe to share across threads (and
+    renders run in worker threads), while a fresh one costs several milliseconds, most of it loading
+    the variable font's glyphs the first time they are measured.
     """
-    font = ImageFont.truetype(io.BytesIO(_font_bytes()), size, layout_engine=ImageFont.Layout.BASIC)
-    # The variable font's axes are weight (100-900) then width (62.5-100).
-    font.set_variation_by_axes([700 if bold else 400, 100])
+    cache: dict[tuple[int, bool], ImageFont.FreeTypeFont] = _fonts.__dict__.setdefault("by_size", {})
+    font = cache.get((size, bold))
+    if font is None:
+        font = ImageFont.truetype(io.BytesIO(_font_bytes()), size, layout_engine=ImageFont.Layout.BASIC)
+        # The variable font's axes are weight (100-900) then width (62.5-100).
+        font.set_variation_by_axes([700 if bold else 400, 100])
+        if len(cache) >= 64:  # sizes follow image sizes, which are few; bound it all the same
+            cache.clear()
+        cache[(size, bold)] = font
     return font
+
+
+_fonts = threading.local()
 
 
 @functools.cache
@@ -200,11 +211,23 @@ def _seal_pockets(img: Image.Image, ink: RGB) -> None:
     the cut-out, so it is sealed here with the ink colour. Drawing is not anti-aliased, so the paper
     is exactly ``_PAPER``; the scanline fill from the border costs a few milliseconds.
     """
-    r, g, b = (ImageChops.difference(img, Image.new("RGB", img.size, _PAPER))).split()
-    exact = ImageChops.lighter(ImageChops.lighter(r, g), b).point([255] + [0] * 255)
+    r, g, b = ImageChops.difference(img, Image.new("RGB", img.size, _PAPER)).split()
+    drawn = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    bbox = drawn.getbbox()
+    if bbox is None:
+        return
+    # Only around the drawing: one pixel of paper on each side keeps the crop's border connected
+    # to the paper outside it, and the fill costs in proportion to the rows it walks.
+    x0, y0, x1, y1 = (
+        max(0, bbox[0] - 1),
+        max(0, bbox[1] - 1),
+        min(img.width, bbox[2] + 1),
+        min(img.height, bbox[3] + 1),
+    )
+    exact = drawn.crop((x0, y0, x1, y1)).point([255] + [0] * 255)
     pockets = ImageChops.subtract(exact, fill_from_border(exact))
     if pockets.getbbox() is not None:
-        img.paste(ink, mask=pockets)
+        img.paste(ink, (x0, y0, x1, y1), mask=pockets)
 
 
 # --- characters -------------------------------------------------------------------------------------
