@@ -183,10 +183,14 @@ def subject_text(prompt: str) -> str:
 
 
 def view_of(prompt: str) -> View:
+    """The view a prompt asks for: its own line first ("Side view, in profile." is how
+    ``shared.attempts.prompts`` says it), so "attacked from behind" in a description does not turn
+    the figure around; then anywhere in a free-form prompt."""
     lowered = prompt.lower()
-    for view, pattern in _VIEW_PATTERNS:
-        if re.search(pattern, lowered):
-            return view
+    for scope in [line for line in lowered.splitlines() if re.match(r"\s*[a-z-]+ view\b", line)] or [lowered]:
+        for view, pattern in _VIEW_PATTERNS:
+            if re.search(pattern, scope):
+                return view
     return "front"
 
 

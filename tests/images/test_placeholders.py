@@ -13,6 +13,7 @@ import itertools
 import math
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageStat
@@ -22,7 +23,7 @@ from shared.images.background import remove_background
 from shared.images.providers.base import ImageProviderError, ImageRequest
 from shared.images.providers.offline import OfflineImageProvider
 from shared.images.render import label_font, render_placeholder
-from shared.images.traits import COLOURS, prop_kind, scene_kind
+from shared.images.traits import COLOURS, prop_kind, scene_kind, view_of
 from shared.models import ProjectAsset
 from shared.styles.schemas import StyleSnapshot
 
@@ -187,6 +188,21 @@ def test_every_view_cuts_out_cleanly(view: str, description: str) -> None:
     alpha = top.getchannel("A")
     assert alpha.getpixel((0, 0)) == 0
     assert opaque_paper(top) == 0
+
+
+def test_the_view_line_wins_over_words_in_the_description() -> None:
+    attacked = "A guard, attacked from behind, falls.\nFront view, facing the camera.\nVisual style: noir."
+    assert view_of(attacked) == "front"
+    assert view_of("A guard seen from behind") == "back"  # a free-form prompt still says it
+    assert view_of(request("Guard", "Attacked from behind.", view="side").prompt) == "side"
+
+
+def test_concurrent_renders_give_the_same_bytes() -> None:
+    """Fonts are cached per thread; renders in parallel threads must not disturb each other."""
+    requests = [request("Comédie Française", MARA, view=view) for view in VIEWS] * 3
+    alone = [render_placeholder(r) for r in requests]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(render_placeholder, requests)) == alone
 
 
 # --- props ----------------------------------------------------------------------------------------
