@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
+from services.api.errors import error_responses
 from services.api.responses import accepted, point_at_job
 from shared.costs import CostsOut, project_costs
 from shared.extraction import service, stage
@@ -16,7 +17,8 @@ router = APIRouter(prefix="/v1/projects/{pid}", tags=["extraction"])
     "/extract/preview",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start pass 1: find the script's visual assets (extractor job)",
-    description="Needs a style (409 `style_required`) and a script.",
+    description="Needs a style (409 `style_required`) and a script (404 `script_missing`).",
+    responses=error_responses(409),
 )
 async def start_preview(
     project: ProjectDep,
@@ -42,7 +44,12 @@ async def get_preview(project: ProjectDep, session: SessionDep) -> PreviewOut:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Keep, defer or delete each entity; pass 2 describes what was kept (extractor job)",
     description="Entities without a decision are kept. Deferred assets get no description spend until "
-    "restored. Deleted entities are remembered and not offered as new again.",
+    "restored. Deleted entities are remembered and not offered as new again. 200 without a job when "
+    "nothing needs describing.",
+    responses={
+        200: {"model": ConfirmOut, "description": "Applied; nothing to describe"},
+        **error_responses(409),
+    },
 )
 async def confirm(
     body: ConfirmIn,
@@ -73,7 +80,11 @@ async def costs(project: ProjectDep, session: SessionDep) -> CostsOut:
     return await project_costs(session, project.id)
 
 
-@router.post("/stages/5/lock", summary="Lock Stage 5 (needs a style and an active asset; images optional)")
+@router.post(
+    "/stages/5/lock",
+    summary="Lock Stage 5 (needs a style and an active asset; images optional)",
+    responses=error_responses(409),
+)
 async def lock(project: ProjectDep, session: SessionDep) -> stage.StageOut:
     return await stage.lock(session, project)
 
