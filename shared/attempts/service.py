@@ -25,6 +25,7 @@ from shared.db import after_commit
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
+from shared.projects.locks import share_project_key
 from shared.storage.base import Storage
 
 log = structlog.get_logger()
@@ -155,10 +156,18 @@ async def add_attempt(
     """Insert a new, selected attempt, evicting the oldest unselected ones down to ``cap``.
     Returns it and the evicted attempts, or None when the asset no longer exists (the caller
     then discards its stored objects)."""
+    # Lock order (shared/db.py): the project before the asset. The attempt's foreign key will take
+    # FOR KEY SHARE on the project anyway; taking it first means a project delete (which holds the
+    # project, then deletes its assets) is waited for instead of deadlocking with this asset lock.
+    project_id = await repo.project_of_asset(session, asset_id)
+    if project_id is None or not await share_project_key(session, project_id):
+        return None
     asset = await repo.lock_asset(session, asset_id=asset_id)
     if asset is None:
         return None
-    number = await repo.next_number(session, asset_id)  # before eviction: numbers are never reused
+    # The asset's counter, read under its lock: never a number a deleted attempt had (the trigger
+    # of migration 0003 moves the counter past it on insert).
+    number = asset.next_attempt_number
     existing = await repo.eviction_order(session, asset_id)
     evicted = list(existing[: max(0, len(existing) - cap + 1)])
     if evicted:
