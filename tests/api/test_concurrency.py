@@ -122,8 +122,8 @@ async def test_confirm_lock_lets_an_image_job_finish_its_insert(
     writer taking the project's key-share first (``add_attempt`` now) and without (any writer that
     does not: confirm's own lock must be enough)."""
     async with make_env(settings, tmp_path) as env:
-        pid = uuid.UUID(await env.project(auth))
-        aid = uuid.UUID(await env.asset(auth, pid))
+        project_id = await env.project(auth)
+        pid, aid = uuid.UUID(project_id), uuid.UUID(await env.asset(auth, project_id))
     async with sessions() as job, sessions() as confirm:
         await job.begin()
         if key_share_first:
