@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
@@ -17,8 +16,6 @@ from starlette.routing import Match
 
 from services.api.deps import current_user
 from shared.errors import AppError, ValidationFailed
-
-log = structlog.get_logger()
 
 _HTTP_CODES = {
     400: "bad_request",
