@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_audience: str | None = None  # Supabase tokens carry aud="authenticated"; None: not checked
+    # /metrics asks for this bearer token when set; unset, it is served in development and test only.
+    metrics_token: SecretStr | None = None
     max_body_bytes: int = 2 * 1024 * 1024
     max_script_bytes: int = 1024 * 1024
     inline_parse_max_bytes: int = 512 * 1024  # bigger scripts are parsed by the extractor worker

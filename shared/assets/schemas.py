@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.common import PositiveInt32, SceneNumber
+
 AssetType = Literal["character", "prop", "location", "extra_archetype"]
 AssetStatus = Literal["active", "deferred", "all"]
-SceneNumbers = list[int]
+SceneNumbers = list[SceneNumber]
 
 
 class AssetCreate(BaseModel):
@@ -18,7 +20,7 @@ class AssetCreate(BaseModel):
     description: str = Field(default="", max_length=8000)
     aliases: list[str] = Field(default_factory=list, max_length=50)
     image_prompt: str | None = Field(default=None, max_length=4000)
-    scene_numbers: list[int] = Field(default_factory=list, max_length=2000)
+    scene_numbers: list[SceneNumber] = Field(default_factory=list, max_length=2000)
     deferred: bool = False
 
 
@@ -29,9 +31,9 @@ class AssetPatch(BaseModel):
     description: str | None = Field(default=None, max_length=8000)
     aliases: list[str] | None = Field(default=None, max_length=50)
     image_prompt: str | None = Field(default=None, max_length=4000)
-    scene_numbers: list[int] | None = Field(default=None, max_length=2000)
+    scene_numbers: list[SceneNumber] | None = Field(default=None, max_length=2000)
     deferred: bool | None = None
-    version: int | None = Field(
+    version: PositiveInt32 | None = Field(
         default=None, description="Send the version you read to detect concurrent edits"
     )
 

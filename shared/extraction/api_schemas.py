@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.common import SceneNumber
 from shared.extraction.schemas import EntityMention, EntityType
 from shared.jobs.schemas import JobOut
 
@@ -39,7 +40,7 @@ class DecisionIn(BaseModel):
     decision: Decision
     name: str | None = Field(default=None, min_length=1, max_length=200)
     type: EntityType | None = None
-    scene_numbers: list[int] | None = None
+    scene_numbers: list[SceneNumber] | None = Field(default=None, max_length=2000)
 
 
 class ConfirmIn(BaseModel):

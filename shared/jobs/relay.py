@@ -96,7 +96,7 @@ async def relay_once(
                 await pool.delete(*orphaned)
                 log.warning("job.relay.lease_dropped", count=len(orphaned))
             rows = [r for r in rows if r.enqueued_at is None or r.id in lost]
-        done = [row.id for row in rows if await enqueue(pool, row.id, row.kind, row.queue)]
+        done = [row.id for row in rows if await enqueue(pool, row.id, row.kind, row.queue, again=True)]
         if done:
             await session.execute(update(Job).where(Job.id.in_(done)).values(enqueued_at=now))
     if done:
@@ -143,7 +143,7 @@ async def reap_once(
             except Exception as exc:
                 log.warning("job.reap.deferred", job_id=str(row.id), error=repr(exc))
                 continue
-            pushed = await enqueue(pool, row.id, row.kind, row.queue)
+            pushed = await enqueue(pool, row.id, row.kind, row.queue, again=True)
             await session.execute(
                 update(Job)
                 .where(Job.id == row.id, Job.status == "running")
