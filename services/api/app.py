@@ -20,6 +20,7 @@ from services.api.routers import (
     library,
     projects,
     scripts,
+    stage8,
     styles,
 )
 from shared.config import Settings, get_settings
@@ -66,6 +67,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
-    for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
+    for module in (
+        health,
+        projects,
+        styles,
+        scripts,
+        extraction,
+        attempts,
+        assets,
+        library,
+        jobs,
+        files,
+        stage8,
+    ):
         app.include_router(module.router)
     return app
