@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, exists, func, literal_column, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import (
@@ -168,7 +168,7 @@ async def latest_earlier(
     rows = (
         await session.execute(
             select(Instance.asset_id, Scene.number, Attempt)
-            .distinct(Instance.asset_id)
+            .ext(distinct_on(Instance.asset_id))
             .join(Scene, Scene.id == Instance.scene_id)
             .join(Attempt, and_(Attempt.instance_id == Instance.id, Attempt.selected.is_(True)))
             .where(
