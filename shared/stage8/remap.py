@@ -94,21 +94,14 @@ async def remap_instances(
         )
     )
     candidates = [i for i in candidates if i.scene_id not in new_ids]
-    taken = (
-        set(
-            (
-                await session.execute(
-                    select(SceneAssetInstance.asset_id, SceneAssetInstance.scene_id).where(
-                        SceneAssetInstance.scene_id.in_(new_ids)
-                    )
-                )
+    taken: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
+    if new_ids:
+        existing = await session.execute(
+            select(SceneAssetInstance.asset_id, SceneAssetInstance.scene_id).where(
+                SceneAssetInstance.scene_id.in_(new_ids)
             )
-            .tuples()
-            .all()
         )
-        if new_ids
-        else set()
-    )
+        taken = {(a, s) for a, s in existing.all()}
 
     def where(inst: SceneAssetInstance) -> OldScene:
         return OldScene(inst.scene_id, inst.scene_heading, inst.scene_position)
