@@ -40,7 +40,8 @@ class SceneAssetInstance(Base):
     __table_args__ = (
         UniqueConstraint("asset_id", "scene_id"),
         CheckConstraint(
-            f"reference_kind IS NULL OR {enum_check('reference_kind', REFERENCE_KINDS)}", name="reference_kind"
+            f"reference_kind IS NULL OR {enum_check('reference_kind', REFERENCE_KINDS)}",
+            name="reference_kind",
         ),
         Index("ix_scene_asset_instances_scene_id", "scene_id"),
     )
@@ -91,9 +92,7 @@ class SceneInstanceAttempt(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    instance_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("scene_asset_instances.id", ondelete="CASCADE")
-    )
+    instance_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scene_asset_instances.id", ondelete="CASCADE"))
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     attempt_number: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(16))

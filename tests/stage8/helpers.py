@@ -51,7 +51,12 @@ class Stage8:
 
     @classmethod
     async def create(
-        cls, env: Env, auth: dict[str, str], sessions: async_sessionmaker[AsyncSession], *, text: str | None = None
+        cls,
+        env: Env,
+        auth: dict[str, str],
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        text: str | None = None,
     ) -> Stage8:
         pid = await env.project(auth)
         r = await put_script(env.client, auth, pid, text or script(LANTERN, HARBOUR, STAIRS))
@@ -72,8 +77,15 @@ class Stage8:
         assert r.status_code == 200, r.text
         return list(r.json()["items"])
 
-    async def asset(self, name: str, type_: str = "character", scenes: tuple[int, ...] = (1, 2, 3), **f: Any) -> str:
-        body = {"name": name, "type": type_, "description": f"{name}, as written.", "scene_numbers": list(scenes)}
+    async def asset(
+        self, name: str, type_: str = "character", scenes: tuple[int, ...] = (1, 2, 3), **f: Any
+    ) -> str:
+        body = {
+            "name": name,
+            "type": type_,
+            "description": f"{name}, as written.",
+            "scene_numbers": list(scenes),
+        }
         return await self.env.asset(self.auth, self.pid, **(body | f))
 
     async def instances(self, sid: str) -> list[dict[str, Any]]:
@@ -110,6 +122,8 @@ class Stage8:
         """What the description pass records for a main character."""
         async with self.sessions() as s:
             await s.execute(
-                update(ProjectAsset).where(ProjectAsset.id == uuid.UUID(asset_id)).values(meta={"priority": True})
+                update(ProjectAsset)
+                .where(ProjectAsset.id == uuid.UUID(asset_id))
+                .values(meta={"priority": True})
             )
             await s.commit()

@@ -23,7 +23,9 @@ async def carousel(s8: Stage8, sid: str, iid: str) -> list[dict[str, Any]]:
 
 async def stored_keys(s8: Stage8) -> set[str]:
     async with s8.sessions() as s:
-        rows = (await s.execute(select(SceneInstanceAttempt.storage_key, SceneInstanceAttempt.thumbnail_key))).all()
+        rows = (
+            await s.execute(select(SceneInstanceAttempt.storage_key, SceneInstanceAttempt.thumbnail_key))
+        ).all()
     return {k for row in rows for k in row if k}
 
 
@@ -38,10 +40,17 @@ async def test_cap_evicts_oldest_unselected_and_numbers_never_repeat(s8: Stage8)
     assert r.status_code == 200, r.text
     await s8.add_image(iid, (5, 0, 0))  # the cap: #2 goes, #1 is the user's pick
     items = await carousel(s8, ids[1], iid)
-    assert [(a["attempt_number"], a["selected"]) for a in items] == [(5, True), (4, False), (3, False), (1, False)]
+    assert [(a["attempt_number"], a["selected"]) for a in items] == [
+        (5, True),
+        (4, False),
+        (3, False),
+        (1, False),
+    ]
     assert await s8.env.keys() == await stored_keys(s8)  # the evicted files went with their row
     newest = items[0]["id"]
-    assert (await s8.env.client.delete(s8.url(ids[1], iid, f"/attempts/{newest}"), headers=s8.auth)).status_code == 204
+    assert (
+        await s8.env.client.delete(s8.url(ids[1], iid, f"/attempts/{newest}"), headers=s8.auth)
+    ).status_code == 204
     await s8.add_image(iid, (6, 0, 0))
     assert [a["attempt_number"] for a in await carousel(s8, ids[1], iid)] == [6, 4, 3, 1]  # 5 is not reused
 
@@ -58,9 +67,14 @@ async def test_select_makes_own_image_and_delete_selected_leaves_none(s8: Stage8
     r = await s8.env.client.post(s8.url(ids[2], iid, f"/attempts/{older}/select"), headers=s8.auth)
     assert [(a["id"], a["selected"]) for a in r.json()["items"]] == [(newer, False), (older, True)]
     inst = await s8.instance(ids[2], mara)
-    assert (inst["use_master_as_is"], inst["image"]["attempt_id"]) == (False, older)  # selecting turns as-is off
+    assert (inst["use_master_as_is"], inst["image"]["attempt_id"]) == (
+        False,
+        older,
+    )  # selecting turns as-is off
 
-    assert (await s8.env.client.delete(s8.url(ids[2], iid, f"/attempts/{older}"), headers=s8.auth)).status_code == 204
+    assert (
+        await s8.env.client.delete(s8.url(ids[2], iid, f"/attempts/{older}"), headers=s8.auth)
+    ).status_code == 204
     inst = await s8.instance(ids[2], mara)
     assert (inst["image"], inst["attempt_count"]) == (None, 1)  # nothing promoted in its place
     assert [a["selected"] for a in await carousel(s8, ids[2], iid)] == [False]
@@ -91,7 +105,9 @@ async def test_foreign_attempts_are_not_found(s8: Stage8) -> None:
     for method, tail in (("post", "/select"), ("delete", ""), ("post", "/promote")):
         r = await s8.env.client.request(method, s8.url(ids[1], m, f"/attempts/{toms}{tail}"), headers=s8.auth)
         assert r.status_code == 404, (method, tail, r.text)
-        r = await s8.env.client.request(method, s8.url(ids[1], m, f"/attempts/{uuid.uuid4()}{tail}"), headers=s8.auth)
+        r = await s8.env.client.request(
+            method, s8.url(ids[1], m, f"/attempts/{uuid.uuid4()}{tail}"), headers=s8.auth
+        )
         assert r.status_code == 404
 
 
@@ -101,8 +117,11 @@ async def test_promote_respects_the_stage5_lock(s8: Stage8) -> None:
     iid = (await s8.instance(ids[1], mara))["id"]
     attempt = await s8.add_image(iid)
     async with s8.sessions() as s:
-        await s.execute(update(Project).where(Project.id == uuid.UUID(s8.pid)).values(stage5_locked_at=datetime.now(UTC)))
+        await s.execute(
+            update(Project).where(Project.id == uuid.UUID(s8.pid)).values(stage5_locked_at=datetime.now(UTC))
+        )
         await s.commit()
     r = await s8.env.client.post(s8.url(ids[1], iid, f"/attempts/{attempt}/promote"), headers=s8.auth)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "stage_locked"
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "stage_locked"
     assert await s8.env.attempts(s8.auth, s8.pid, mara) == []

@@ -19,7 +19,9 @@ async def chain(s8: Stage8, sid: str, iid: str, **params: Any) -> dict[str, Any]
 
 
 async def pin(s8: Stage8, sid: str, iid: str, attempt_id: str | None) -> Any:
-    return await s8.env.client.put(s8.url(sid, iid, "/reference"), json={"attempt_id": attempt_id}, headers=s8.auth)
+    return await s8.env.client.put(
+        s8.url(sid, iid, "/reference"), json={"attempt_id": attempt_id}, headers=s8.auth
+    )
 
 
 async def test_deferred_asset_across_three_scenes(s8: Stage8) -> None:
@@ -32,14 +34,18 @@ async def test_deferred_asset_across_three_scenes(s8: Stage8) -> None:
     one = await s8.add_image(first["id"], (10, 10, 200))
     second, third = await s8.instance(ids[2], ghost), await s8.instance(ids[3], ghost)
     assert (await s8.instance(ids[1], ghost))["reference"] is None  # its first scene: still nothing before it
-    assert second["reference"]["attempt_id"] == one and second["reference"]["kind"] == "instance"
+    assert second["reference"]["attempt_id"] == one
+    assert second["reference"]["kind"] == "instance"
     assert second["reference"]["scene_number"] == 1
     assert second["image"]["attempt_id"] == one  # use-as-is: the effective image is the reference
     assert third["reference"]["attempt_id"] == one
 
     two = await s8.add_image(second["id"], (10, 200, 10))
     third = await s8.instance(ids[3], ghost)
-    assert (third["reference"]["attempt_id"], third["reference"]["scene_number"]) == (two, 2)  # the most recent
+    assert (third["reference"]["attempt_id"], third["reference"]["scene_number"]) == (
+        two,
+        2,
+    )  # the most recent
     c = await chain(s8, ids[3], third["id"])
     assert [(i["kind"], i["scene_number"], i["attempt_id"]) for i in c["items"]] == [
         ("instance", 1, one),
@@ -64,7 +70,8 @@ async def test_master_first_then_scenes_and_rearview_attempts(s8: Stage8) -> Non
     third = await s8.instance(ids[3], mara)
     c = await chain(s8, ids[3], third["id"])
     assert [i["attempt_id"] for i in c["items"]] == [master["id"], chosen]  # scene 2 has no image: skipped
-    assert c["default_attempt_id"] == chosen and c["current"]["attempt_id"] == chosen
+    assert c["default_attempt_id"] == chosen
+    assert c["current"]["attempt_id"] == chosen
     rear = await chain(s8, ids[3], third["id"], all_attempts="true")
     assert [(i["attempt_id"], i["selected"]) for i in rear["items"]] == [
         (master["id"], True),
@@ -89,7 +96,9 @@ async def test_master_first_then_scenes_and_rearview_attempts(s8: Stage8) -> Non
     assert r.status_code == 201, r.text
     masters = await s8.env.attempts(s8.auth, s8.pid, mara)
     assert [(a["source"], a["selected"]) for a in masters] == [("cloned", True), ("generated", False)]
-    assert (await chain(s8, ids[2], (await s8.instance(ids[2], mara))["id"]))["items"][0]["attempt_id"] == r.json()["id"]
+    assert (await chain(s8, ids[2], (await s8.instance(ids[2], mara))["id"]))["items"][0][
+        "attempt_id"
+    ] == r.json()["id"]
     assert await s8.env.download(r.json()["image_url"])
 
 
@@ -108,7 +117,8 @@ async def test_reference_outside_the_chain_is_refused(s8: Stage8) -> None:
     extra = await s8.env.client.put(
         s8.url(ids[2], m2["id"], "/reference"), json={"attempt_id": None, "scene": 1}, headers=s8.auth
     )
-    assert extra.status_code == 422 and extra.json()["error"]["code"] == "validation_error"
+    assert extra.status_code == 422
+    assert extra.json()["error"]["code"] == "validation_error"
     assert m1["reference"] is None
 
 
@@ -126,7 +136,9 @@ async def test_reordered_scenes_change_the_default_reference(s8: Stage8) -> None
     r = await put_script(s8.env.client, s8.auth, s8.pid, script(LANTERN, STAIRS, HARBOUR))  # stairs moved up
     assert r.status_code == 201, r.text
     async with session_scope(s8.sessions) as s:  # what the new-version hook runs
-        summary = await remap_instances(s, old_script_id=uuid.UUID(old), new_script_id=uuid.UUID(r.json()["id"]))
+        summary = await remap_instances(
+            s, old_script_id=uuid.UUID(old), new_script_id=uuid.UUID(r.json()["id"])
+        )
     assert (summary.moved, summary.stale) == (3, 0)
 
     new_ids = await s8.scene_ids()
@@ -139,7 +151,8 @@ async def test_reordered_scenes_change_the_default_reference(s8: Stage8) -> None
     assert (harbour_now["id"], harbour_now["image"]["attempt_id"]) == (harbour["id"], from_harbour)
     assert harbour_now["reference"]["attempt_id"] == from_lantern  # stairs has no image of its own
     old_scene = await s8.env.client.get(f"{s8.base}/scenes/{ids[1]}/assets", headers=s8.auth)
-    assert old_scene.status_code == 409 and old_scene.json()["error"]["code"] == "scene_not_current"
+    assert old_scene.status_code == 409
+    assert old_scene.json()["error"]["code"] == "scene_not_current"
 
 
 async def test_vanished_scene_leaves_a_stale_instance(s8: Stage8) -> None:
@@ -150,7 +163,9 @@ async def test_vanished_scene_leaves_a_stale_instance(s8: Stage8) -> None:
     old = (await s8.env.client.get(f"{s8.base}/script", headers=s8.auth)).json()["id"]
     r = await put_script(s8.env.client, s8.auth, s8.pid, script(LANTERN, STAIRS))
     async with session_scope(s8.sessions) as s:
-        summary = await remap_instances(s, old_script_id=uuid.UUID(old), new_script_id=uuid.UUID(r.json()["id"]))
+        summary = await remap_instances(
+            s, old_script_id=uuid.UUID(old), new_script_id=uuid.UUID(r.json()["id"])
+        )
     assert (summary.moved, summary.stale) == (2, 1)
     ready = (await s8.env.client.get(f"{s8.base}/stages/8/readiness", headers=s8.auth)).json()
     assert [(x["instance_id"], x["last_heading"], x["attempt_count"]) for x in ready["stale"]] == [

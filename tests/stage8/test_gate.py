@@ -30,10 +30,12 @@ async def test_priority_characters_block_until_they_have_an_image(s8: Stage8) ->
         (3, ["Mara"]),
     ]
     lock = await s8.env.client.post(f"{s8.base}/stages/8/lock", headers=s8.auth)
-    assert lock.status_code == 409 and lock.json()["error"]["code"] == "stage5_unlocked"
+    assert lock.status_code == 409
+    assert lock.json()["error"]["code"] == "stage5_unlocked"
     assert (await s8.env.client.post(f"{s8.base}/stages/5/lock", headers=s8.auth)).status_code == 200
     lock = await s8.env.client.post(f"{s8.base}/stages/8/lock", headers=s8.auth)
-    assert lock.status_code == 409 and lock.json()["error"]["code"] == "stage8_blocked"
+    assert lock.status_code == 409
+    assert lock.json()["error"]["code"] == "stage8_blocked"
     assert lock.json()["error"]["details"]["blocking"] == 3
 
     # An image in scene 1 is the default reference of scenes 2 and 3 (used as-is): all three clear.
@@ -60,11 +62,14 @@ async def test_priority_characters_block_until_they_have_an_image(s8: Stage8) ->
     ]
     for method, url, body in writes:
         r = await s8.env.client.request(method, url, json=body, headers=s8.auth)
-        assert r.status_code == 409 and r.json()["error"]["code"] == "stage_locked", (method, url, r.text)
+        assert (r.status_code, r.json()["error"]["code"]) == (409, "stage_locked"), (method, url)
     attempt = (await s8.instance(ids[1], mara))["image"]["attempt_id"]
     for method, tail in (("post", "/select"), ("delete", "")):
-        r = await s8.env.client.request(method, s8.url(ids[1], first["id"], f"/attempts/{attempt}{tail}"), headers=s8.auth)
-        assert r.status_code == 409 and r.json()["error"]["code"] == "stage_locked"
+        r = await s8.env.client.request(
+            method, s8.url(ids[1], first["id"], f"/attempts/{attempt}{tail}"), headers=s8.auth
+        )
+        assert r.status_code == 409
+        assert r.json()["error"]["code"] == "stage_locked"
     assert len(await s8.instances(ids[1])) == 2  # reads still work
 
     r = await s8.env.client.post(f"{s8.base}/stages/8/unlock", headers=s8.auth)

@@ -23,8 +23,10 @@ async def test_first_read_lists_linked_active_and_deferred_assets(s8: Stage8) ->
     by_asset = {i["asset_id"]: i for i in items}
     m, g = by_asset[mara], by_asset[ghost]
     assert (m["deferred"], g["deferred"]) == (False, True)
-    assert m["scene_id"] == ids[1] and m["scene_number"] == 1
-    assert m["visual_state"] == "" and m["use_master_as_is"] is True
+    assert m["scene_id"] == ids[1]
+    assert m["scene_number"] == 1
+    assert m["visual_state"] == ""
+    assert m["use_master_as_is"] is True
     # No master image anywhere yet: nothing to start from, and a request about it still works.
     assert (m["reference"], m["image"], m["attempt_count"]) == (None, None, 0)
     assert m["description"] == "Mara, as written."
@@ -64,7 +66,8 @@ async def test_patch_instance_fields_and_version(s8: Stage8) -> None:
         2,
     )
     stale = await s8.env.client.patch(url, json={"generate_later": True, "version": 1}, headers=s8.auth)
-    assert stale.status_code == 409 and stale.json()["error"]["code"] == "version_conflict"
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "version_conflict"
     back = await s8.env.client.patch(url, json={"required": None}, headers=s8.auth)
     assert back.json()["required"] is False  # back to the default rule
     assert (await s8.instance(ids[2], mara))["visual_state"] == "Soaked, coat torn"
@@ -97,22 +100,31 @@ async def test_add_existing_deferred_and_new_scene_asset(s8: Stage8) -> None:
     assert r.status_code == 201, r.text
     assert (r.json()["name"], r.json()["deferred"]) == ("Ghost ship", True)
     again = await s8.env.client.post(add, json={"asset_id": ghost}, headers=s8.auth)
-    assert again.status_code == 200 and again.json()["id"] == r.json()["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == r.json()["id"]
 
     new = await s8.env.client.post(
-        add, json={"new": {"name": "Broken oar", "type": "prop", "description": "Snapped in two."}}, headers=s8.auth
+        add,
+        json={"new": {"name": "Broken oar", "type": "prop", "description": "Snapped in two."}},
+        headers=s8.auth,
     )
     assert new.status_code == 201, new.text
     oar = new.json()["asset_id"]
     asset = (await s8.env.client.get(f"{s8.base}/assets/{oar}", headers=s8.auth)).json()
-    assert (asset["source"], asset["scene_numbers"], asset["description"]) == ("manual", [3], "Snapped in two.")
+    assert (asset["source"], asset["scene_numbers"], asset["description"]) == (
+        "manual",
+        [3],
+        "Snapped in two.",
+    )
     ghost_asset = (await s8.env.client.get(f"{s8.base}/assets/{ghost}", headers=s8.auth)).json()
     assert ghost_asset["scene_numbers"] == [3]
     scene3 = next(s for s in await s8.scenes() if s["number"] == 3)
     deps = {d["name"]: d["source"] for d in scene3["dependencies"]["prop"]}
     assert deps == {"Ghost ship": "stage8", "Broken oar": "stage8"}
 
-    both = await s8.env.client.post(add, json={"asset_id": ghost, "new": {"name": "x", "type": "prop"}}, headers=s8.auth)
+    both = await s8.env.client.post(
+        add, json={"asset_id": ghost, "new": {"name": "x", "type": "prop"}}, headers=s8.auth
+    )
     assert both.status_code == 422
     foreign = await s8.env.client.post(add, json={"asset_id": str(uuid.uuid4())}, headers=s8.auth)
     assert foreign.status_code == 404
@@ -136,7 +148,10 @@ async def test_remove_from_scene_keeps_asset_and_images(s8: Stage8) -> None:
     assert await s8.env.keys() == keys  # images kept until the purge
     assert (await s8.env.client.delete(s8.url(ids[2], inst["id"]), headers=s8.auth)).status_code == 404
 
-    back = await s8.env.client.post(f"{s8.base}/scenes/{ids[2]}/assets", json={"asset_id": mara}, headers=s8.auth)
+    back = await s8.env.client.post(
+        f"{s8.base}/scenes/{ids[2]}/assets", json={"asset_id": mara}, headers=s8.auth
+    )
     assert back.status_code == 201
     assert (back.json()["id"], back.json()["attempt_count"]) == (inst["id"], 1)
-    assert back.json()["image"] is not None and back.json()["image"]["attempt_id"] == attempt
+    assert back.json()["image"] is not None
+    assert back.json()["image"]["attempt_id"] == attempt
