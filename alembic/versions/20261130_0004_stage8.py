@@ -77,6 +77,12 @@ def upgrade() -> None:
         op.f("ix_scene_asset_instances_project_id"), "scene_asset_instances", ["project_id"], unique=False
     )
     op.create_index("ix_scene_asset_instances_scene_id", "scene_asset_instances", ["scene_id"], unique=False)
+    op.create_index(
+        "ix_scene_asset_instances_asset_id_scene_position",
+        "scene_asset_instances",
+        ["asset_id", "scene_position"],
+        unique=False,
+    )
     op.create_table(
         "scene_instance_attempts",
         sa.Column("id", sa.UUID(), nullable=False),
@@ -164,6 +170,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_scene_instance_attempts_project_id"), table_name="scene_instance_attempts")
     op.drop_table("scene_instance_attempts")
     op.drop_index("ix_scene_asset_instances_scene_id", table_name="scene_asset_instances")
+    op.drop_index("ix_scene_asset_instances_asset_id_scene_position", table_name="scene_asset_instances")
     op.drop_index(op.f("ix_scene_asset_instances_project_id"), table_name="scene_asset_instances")
     op.drop_table("scene_asset_instances")
     # ### end Alembic commands ###

@@ -34,7 +34,12 @@ class SceneAssetInstance(Base):
 
     ``scene_id`` is SET NULL when the scene row goes (a re-parse rewrites scenes): the instance and
     its images stay, and the ``scene_*`` snapshot (number, heading, position when last attached) is
-    what ``remap_instances`` matches against the next version's scenes."""
+    what ``remap_instances`` matches against the next version's scenes.
+
+    While attached, ``scene_position`` equals the scene's ``position``: scene rows are never
+    repositioned in place (a new order is a new script version, whose scenes are new rows, and
+    remapping rewrites the snapshot). Code that ever moves a scene row must update it too; the
+    reference chain walks the (asset_id, scene_position) index and re-checks the real position."""
 
     __tablename__ = "scene_asset_instances"
     __table_args__ = (
@@ -44,6 +49,8 @@ class SceneAssetInstance(Base):
             name="reference_kind",
         ),
         Index("ix_scene_asset_instances_scene_id", "scene_id"),
+        # The reference chain walks an asset's instances back from a position (latest_earlier).
+        Index("ix_scene_asset_instances_asset_id_scene_position", "asset_id", "scene_position"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

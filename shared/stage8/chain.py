@@ -204,3 +204,18 @@ async def pin_reference(
     instance.reference_kind = "instance"
     instance.reference_attempt_id = attempt_id
     instance.inherited_from_instance_id = target[0].instance_id
+
+
+async def set_reference(
+    session: AsyncSession,
+    storage: Storage,
+    *,
+    scene: Scene,
+    instance: SceneAssetInstance,
+    attempt_id: uuid.UUID | None,
+) -> ReferenceChain:
+    """Pin (or unpin) the reference of a locked instance row; the chain as it now reads."""
+    await pin_reference(session, scene=scene, instance=instance, attempt_id=attempt_id)
+    instance.version += 1
+    await session.flush()
+    return await reference_chain(session, storage, scene=scene, instance=instance, all_attempts=False)

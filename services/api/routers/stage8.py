@@ -155,10 +155,7 @@ async def set_reference(
     gate.ensure_stage8_unlocked(project)
     scene = await service.require_scene(session, project, sid)
     inst = await service.require_instance(session, scene, iid, for_update=True)
-    await chain.pin_reference(session, scene=scene, instance=inst, attempt_id=body.attempt_id)
-    inst.version += 1
-    await session.flush()
-    return await chain.reference_chain(session, storage, scene=scene, instance=inst, all_attempts=False)
+    return await chain.set_reference(session, storage, scene=scene, instance=inst, attempt_id=body.attempt_id)
 
 
 @router.get(INSTANCE + "/attempts", summary="The instance's images, newest first")
