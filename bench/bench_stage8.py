@@ -60,7 +60,7 @@ def script(scenes: int) -> str:
 async def seed(
     client: httpx.AsyncClient, sessions: Any, auth: dict[str, str], scenes: int
 ) -> tuple[str, str]:
-    from sqlalchemy import select
+    from sqlalchemy import select, text
 
     from shared.models import AssetAttempt, SceneAssetInstance, SceneInstanceAttempt
 
@@ -125,6 +125,10 @@ async def seed(
                     **fake,
                 )
             )
+        await s.commit()
+        # What autovacuum does after a bulk load; without it the planner sees the tables as they
+        # were before the seed (a few rows) and picks plans no production database would.
+        await s.execute(text("ANALYZE"))
         await s.commit()
     r = await client.get(f"/v1/projects/{pid}/scenes", headers=auth)
     r.raise_for_status()
