@@ -59,10 +59,11 @@ from bench.common import (
     wait_arq_ready,
 )
 from services.imagegen.worker import worker_options
+from shared.attempts.tasks import GeneratePayload, image_generate
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker, session_scope
-from shared.jobs.queue import arq_client, enqueue_committed, pop_scheduled
-from shared.jobs.service import create_job
+from shared.jobs.queue import Outbox, arq_client
+from shared.jobs.starter import JobStarter
 from shared.logging import configure_logging
 from shared.models import Job, Project, ProjectAsset, StyleCapsule
 
@@ -105,22 +106,19 @@ async def submit(
     assets: list[uuid.UUID],
     count: int,
 ) -> list[uuid.UUID]:
-    async with session_scope(sessions) as session:
-        jobs = [
-            await create_job(
-                session,
-                settings=settings,
-                kind="image.generate",
-                owner_id=project.owner_id,
-                project_id=project.id,
-                payload={"asset_id": str(assets[i % len(assets)]), "view": None},
-            )
-            for i in range(count)
-        ]
-        pending = pop_scheduled(session)
     pool = arq_client(settings)
+    outboxed = create_sessionmaker(sessions.kw["bind"], outbox=Outbox(pool, sessions))
     try:
-        await enqueue_committed(pool, sessions, pending)
+        async with session_scope(outboxed) as session:
+            starter = JobStarter(session, settings=settings, owner_id=project.owner_id)
+            jobs = [
+                await starter.start(
+                    image_generate,
+                    project=project,
+                    payload=GeneratePayload(asset_id=assets[i % len(assets)]),
+                )
+                for i in range(count)
+            ]
     finally:
         await pool.aclose()
     return [j.id for j in jobs]

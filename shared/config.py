@@ -28,12 +28,15 @@ class Settings(BaseSettings):
     # --- infrastructure
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/filmassets"
     database_pool_size: int = 10
+    database_connect_timeout_s: float = 3.0
+    database_pool_timeout_s: float = 5.0
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Base of signed local-storage URLs; empty: follows api_host and api_port.
+    public_base_url: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_audience: str | None = None  # Supabase tokens carry aud="authenticated"; None: not checked
     max_body_bytes: int = 2 * 1024 * 1024
@@ -53,7 +56,8 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = 30
     relay_interval_s: float = 5.0
     relay_min_age_s: float = 2.0  # rows younger than this are left to the request that wrote them
-    running_stale_after_s: int = 900  # a running row older than this is considered abandoned
+    job_heartbeat_s: float = 5.0  # a running job stamps its row this often
+    job_dead_after_s: float = 20.0  # a running job silent this long is redelivered to another worker
     job_transient_retries: int = 2  # extra arq deliveries after an upstream stayed down
     job_retry_defer_s: float = 15.0
     storage_sweep_interval_s: int = 3600
@@ -107,6 +111,17 @@ class Settings(BaseSettings):
     upload_max_pixels: int = 50_000_000
     thumbnail_side: int = 320
     image_base_side: int = 1024
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        if not self.public_base_url:
+            host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+            self.public_base_url = f"http://{host}:{self.api_port}"
+        return self
+
+    @property
+    def database_name(self) -> str:
+        return self.database_url.rsplit("/", 1)[-1].split("?", 1)[0]
 
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> Settings:

@@ -22,7 +22,7 @@ from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
 from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server", "tests.support.pg_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 # One database per test run, so parallel runs on one machine (a developer's and CI's) never meet.

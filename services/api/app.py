@@ -9,7 +9,9 @@ import structlog
 from fastapi import FastAPI
 
 from services.api.errors import ERROR_RESPONSES, install_error_handlers
+from services.api.jobs import install_replay_handler
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
@@ -25,7 +27,8 @@ from services.api.routers import (
 )
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
-from shared.jobs.queue import arq_client
+from shared.jobs.queue import Outbox, arq_client
+from shared.jobs.registry import load_all
 from shared.logging import configure_logging
 from shared.storage.factory import build_storage
 
@@ -35,14 +38,18 @@ log = structlog.get_logger()
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, process="api")
+    load_all()  # every job kind known before the first request can start one
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         app.state.settings = settings
         app.state.engine = engine
-        app.state.sessions = create_sessionmaker(engine)
         app.state.arq = arq_client(settings)
+        # Jobs a request creates are pushed to Redis once its transaction commits (the outbox).
+        app.state.sessions = create_sessionmaker(
+            engine, outbox=Outbox(app.state.arq, create_sessionmaker(engine))
+        )
         app.state.storage = build_storage(settings)
         log.info("api.startup.succeeded", environment=settings.environment)
         try:
@@ -60,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_replay_handler(app)
+    install_outage_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,

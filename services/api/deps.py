@@ -9,17 +9,15 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from arq.connections import ArqRedis
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import decode_token
 from shared.config import Settings
-from shared.db import run_after_commit
+from shared.db import discard_after_commit, run_after_commit
 from shared.errors import NotFound, Unauthorized
-from shared.jobs.queue import enqueue_committed, pop_scheduled
 from shared.models import Project
 from shared.storage.base import Storage
 
@@ -34,7 +32,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the route returns (before the response is
-    sent, so a failed commit is an error response), then the jobs it created are enqueued."""
+    sent, so a failed commit is an error response), then its after-commit work runs."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     async with sessions() as session:
         try:
@@ -42,10 +40,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
         except BaseException:
             await session.rollback()
+            discard_after_commit(session)
             raise
-        pending = pop_scheduled(session)
+        # Stored objects of deleted rows go, and the jobs the request created reach their queues.
         await run_after_commit(session)
-    await enqueue_committed(request.app.state.arq, sessions, pending)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -83,20 +81,3 @@ async def get_storage(request: Request) -> Storage:
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
-
-
-async def get_arq(request: Request) -> ArqRedis | None:
-    pool: ArqRedis | None = request.app.state.arq
-    return pool
-
-
-async def request_id(request: Request) -> str | None:
-    rid: str | None = getattr(request.state, "request_id", None)
-    return rid
-
-
-RequestIdDep = Annotated[str | None, Depends(request_id)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=200, description="Repeat a POST safely: same key, same job"),
-]

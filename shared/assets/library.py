@@ -13,12 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.assets.service import ensure_unlocked, require_asset
+from shared.assets.service import require_asset
 from shared.common import PageParams
-from shared.db import after_commit
 from shared.errors import NotFound
 from shared.models import AssetAttempt, GlobalAsset, Project, ProjectAsset
+from shared.projects.stage5 import ensure_unlocked
 from shared.storage.base import Storage
+from shared.storage.cleanup import delete_after_commit
 
 
 class LibraryAssetOut(BaseModel):
@@ -186,5 +187,4 @@ async def delete_library_asset(
     keys = [k for k in (g.storage_key, g.thumbnail_key) if k]
     await session.delete(g)
     await session.flush()
-    if keys:
-        after_commit(session, lambda: storage.delete_many(keys))
+    delete_after_commit(session, storage, keys)

@@ -7,10 +7,11 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.assets.service import ensure_unlocked, require_asset
+from shared.assets.service import require_asset
 from shared.errors import ValidationFailed
 from shared.extraction.entities import norm
 from shared.models import AssetAttempt, AssetSceneLink, Project, ProjectAsset
+from shared.projects.stage5 import ensure_unlocked
 
 
 async def merge_assets(

@@ -13,16 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assets import repository as repo
 from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, ImageRef
-from shared.db import after_commit
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import AssetSceneLink, Project, ProjectAsset
+from shared.projects.stage5 import ensure_unlocked
 from shared.scripts.service import current_script
 from shared.storage.base import Storage
-
-
-def ensure_unlocked(project: Project) -> None:
-    if project.stage5_locked_at is not None:
-        raise Conflict("Stage 5 is locked; unlock it to change assets", code="stage_locked")
+from shared.storage.cleanup import delete_after_commit
 
 
 def to_out(row: Row[Any], storage: Storage) -> AssetOut:
@@ -183,5 +179,4 @@ async def delete_asset(
     asset = await require_asset(session, project, asset_id, for_update=True)
     keys = await repo.attempt_keys(session, [asset.id])
     await session.execute(delete(ProjectAsset).where(ProjectAsset.id == asset.id))
-    if keys:
-        after_commit(session, lambda: storage.delete_many(keys))
+    delete_after_commit(session, storage, keys)

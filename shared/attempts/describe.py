@@ -2,8 +2,9 @@
 
 ``keep`` is the current description; ``replace`` describes the image and adds the script details it
 does not show; ``merge`` blends both. A vision model writes them when an Anthropic key is set.
-Offline, the image's measurable properties (orientation, size, transparency, dominant colours) make
-a short, honest description, marked ``[offline]`` so nobody mistakes it for a model's reading.
+Offline, the image's measurable properties (orientation, size, transparency, dominant colours) are
+reported apart, marked ``[offline]``; the options then all keep the current description, since only
+a model can say what the image shows.
 """
 
 from __future__ import annotations
@@ -114,16 +115,6 @@ def _distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> int:
     mean_r = (a[0] + b[0]) // 2
     dr, dg, db = a[0] - b[0], a[1] - b[1], a[2] - b[2]
     return ((512 + mean_r) * dr * dr >> 8) + 4 * dg * dg + ((767 - mean_r) * db * db >> 8)
-
-
-def offline_options(current: str, image_text: str) -> dict[str, str]:
-    # Offline nothing knows which script details the image shows, so replace keeps all of them.
-    current = current.strip()
-    return {
-        "keep": current,
-        "replace": f"{image_text} Script details: {current}" if current else image_text,
-        "merge": f"{current}\n\n{image_text}" if current else image_text,
-    }
 
 
 def model_options(current: str, found: ImageDescription) -> dict[str, str]:

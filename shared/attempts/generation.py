@@ -16,7 +16,7 @@ from shared.attempts.prompts import build_prompt, negative_prompt, removes_backg
 from shared.errors import AppError
 from shared.images.processing import ImageRejected, ProcessedImage, process_generated
 from shared.images.providers.base import GeneratedImage, ImageProvider, ImageProviderError, ImageRequest
-from shared.jobs.runner import TransientJobError
+from shared.jobs.run import TransientJobError
 from shared.models import ProjectAsset
 from shared.styles.schemas import StyleSnapshot
 

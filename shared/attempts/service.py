@@ -18,13 +18,14 @@ import structlog
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.assets.service import ensure_unlocked, require_asset
+from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
 from shared.db import after_commit
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
+from shared.projects.stage5 import ensure_unlocked
 from shared.storage.base import Storage
 
 log = structlog.get_logger()

@@ -13,8 +13,7 @@ Rules (re-extraction after a script edit goes through the same path):
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -22,12 +21,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import ValidationFailed
 from shared.extraction.api_schemas import ConfirmSummary, DecisionIn
-from shared.extraction.entities import norm
+from shared.extraction.entities import name_forms, norm
 from shared.extraction.schemas import PreviewEntity
 from shared.models import AssetSceneLink, DismissedEntity, Project, ProjectAsset, Scene, Script
 
-if TYPE_CHECKING:
-    from shared.extraction.service import AssetIndex
+
+@dataclass
+class AssetIndex:
+    """Finds the asset an entity already is: by entity key first (survives renames), then by any
+    name or alias of the same type (catches manual assets the user added before extracting)."""
+
+    by_key: dict[str, ProjectAsset] = field(default_factory=dict)
+    by_form: dict[tuple[str, str], ProjectAsset] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, assets: list[ProjectAsset]) -> AssetIndex:
+        index = cls()
+        for a in assets:
+            for key in (a.entity_key, *(a.meta or {}).get("merged_keys", [])):
+                if key:
+                    index.by_key.setdefault(key, a)
+            probe = PreviewEntity(name=a.name, type=a.type, aliases=list(a.aliases or []))
+            for form in name_forms(probe):
+                index.by_form.setdefault((a.type, form), a)
+        return index
+
+    def match(self, key: str, entity: PreviewEntity) -> ProjectAsset | None:
+        if key in self.by_key:
+            return self.by_key[key]
+        for form in name_forms(entity):
+            if (hit := self.by_form.get((entity.type, form))) is not None:
+                return hit
+        return None
 
 
 @dataclass

@@ -5,49 +5,27 @@ re-extraction after a script edit reconciles with the existing manifest)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.assets.service import ensure_unlocked
-from shared.config import Settings
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.extraction import reconcile
-from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, ConfirmSummary, PreviewEntityOut, PreviewOut
-from shared.extraction.entities import name_forms
+from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, PreviewEntityOut, PreviewOut
 from shared.extraction.schemas import PreviewEntity
-from shared.jobs.service import create_job, job_out
+from shared.extraction.tasks import ConfirmPayload, PreviewResult, extract_confirm, extract_preview
+from shared.jobs.service import job_out
+from shared.jobs.starter import JobStarter
 from shared.models import DismissedEntity, Job, Project, ProjectAsset, Script
+from shared.projects.stage5 import ensure_unlocked, require_style
 from shared.scripts.service import current_script, require_current_script
+from shared.scripts.tasks import ScriptRef
 
 
-def require_style(project: Project) -> None:
-    if project.style_capsule_id is None and not project.manual_tone:
-        raise Conflict("Choose the project's visual style first (PUT .../style)", code="style_required")
-
-
-async def start_preview(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    project: Project,
-    request_id: str | None,
-    idempotency_key: str | None,
-) -> Job:
-    require_style(project)
-    script = await require_current_script(session, project.id)
-    return await create_job(
-        session,
-        settings=settings,
-        kind="extract.preview",
-        owner_id=project.owner_id,
-        project_id=project.id,
-        payload={"script_id": str(script.id)},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
+async def start_preview(jobs: JobStarter, *, project: Project) -> Job:
+    await require_style(jobs.session, project)
+    script = await require_current_script(jobs.session, project.id)
+    return await jobs.start(extract_preview, project=project, payload=ScriptRef(script_id=script.id))
 
 
 async def _latest(session: AsyncSession, project_id: uuid.UUID, *, succeeded: bool) -> Job | None:
@@ -57,38 +35,9 @@ async def _latest(session: AsyncSession, project_id: uuid.UUID, *, succeeded: bo
     return await session.scalar(q.order_by(Job.created_at.desc()).limit(1))
 
 
-@dataclass
-class AssetIndex:
-    """Finds the asset an entity already is: by entity key first (survives renames), then by any
-    name or alias of the same type (catches manual assets the user added before extracting)."""
-
-    by_key: dict[str, ProjectAsset] = field(default_factory=dict)
-    by_form: dict[tuple[str, str], ProjectAsset] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, assets: list[ProjectAsset]) -> AssetIndex:
-        index = cls()
-        for a in assets:
-            for key in (a.entity_key, *(a.meta or {}).get("merged_keys", [])):
-                if key:
-                    index.by_key.setdefault(key, a)
-            probe = PreviewEntity(name=a.name, type=a.type, aliases=list(a.aliases or []))
-            for form in name_forms(probe):
-                index.by_form.setdefault((a.type, form), a)
-        return index
-
-    def match(self, key: str, entity: PreviewEntity) -> ProjectAsset | None:
-        if key in self.by_key:
-            return self.by_key[key]
-        for form in name_forms(entity):
-            if (hit := self.by_form.get((entity.type, form))) is not None:
-                return hit
-        return None
-
-
-def preview_entities(job: Job) -> list[tuple[str, PreviewEntity]]:
-    raw: list[dict[str, Any]] = (job.result or {}).get("entities", [])
-    return [(e["key"], PreviewEntity.model_validate({k: v for k, v in e.items() if k != "key"})) for e in raw]
+def preview_entities(result: PreviewResult | None) -> list[tuple[str, PreviewEntity]]:
+    entities = result.entities if result is not None else []
+    return [(e.key, PreviewEntity.model_validate(e.model_dump(exclude={"key"}))) for e in entities]
 
 
 async def _assets(session: AsyncSession, project_id: uuid.UUID, *, lock: bool = False) -> list[ProjectAsset]:
@@ -117,10 +66,11 @@ async def read_preview(session: AsyncSession, project: Project) -> PreviewOut:
     entities: list[PreviewEntityOut] = []
     version = None
     if done is not None:
-        version = (done.result or {}).get("script_version")
-        index = AssetIndex.build(await _assets(session, project.id))
+        result = extract_preview.read_result(done.result)
+        version = result.script_version if result else None
+        index = reconcile.AssetIndex.build(await _assets(session, project.id))
         dismissed = await _dismissed(session, project.id)
-        for key, e in preview_entities(done):
+        for key, e in preview_entities(result):
             hit = index.match(key, e)
             entities.append(
                 PreviewEntityOut(
@@ -144,27 +94,12 @@ async def read_preview(session: AsyncSession, project: Project) -> PreviewOut:
     )
 
 
-async def confirm(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    project: Project,
-    body: ConfirmIn,
-    request_id: str | None,
-    idempotency_key: str | None,
-) -> ConfirmOut:
+async def confirm(jobs: JobStarter, *, project: Project, body: ConfirmIn) -> tuple[ConfirmOut, Job | None]:
     """Apply decisions to the latest preview in this transaction; the description pass for what
     was kept runs as a job. Entities without a decision are kept (dismissed ones stay deleted)."""
-    require_style(project)
+    session = jobs.session
+    await require_style(session, project)
     ensure_unlocked(project)
-    if idempotency_key:
-        existing = await session.scalar(
-            select(Job).where(Job.owner_id == project.owner_id, Job.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return ConfirmOut(
-                summary=ConfirmSummary(**(existing.payload.get("summary") or {})), job=job_out(existing)
-            )
     job = (
         await session.get(Job, body.preview_job_id)
         if body.preview_job_id
@@ -176,11 +111,12 @@ async def confirm(
         )
     if job.status != "succeeded":
         raise Conflict("That preview has not finished", code="preview_not_ready")
-    script = await session.get(Script, uuid.UUID(job.result["script_id"])) if job.result else None
+    preview = extract_preview.read_result(job.result)
+    script = await session.get(Script, preview.script_id) if preview else None
     current = await require_current_script(session, project.id)
     if script is None or script.id != current.id:
         raise Conflict("The script changed since this preview; run a new preview", code="preview_outdated")
-    entities = preview_entities(job)
+    entities = preview_entities(preview)
     known = {k for k, _ in entities}
     unknown = sorted({d.key for d in body.decisions} - known)
     if unknown:
@@ -195,7 +131,7 @@ async def confirm(
     plan = reconcile.Plan(
         entities=entities,
         decisions={d.key: d for d in body.decisions},
-        index=AssetIndex.build(assets),
+        index=reconcile.AssetIndex.build(assets),
         assets=assets,
         dismissed=await _dismissed(session, project.id),
         script=current,
@@ -203,21 +139,9 @@ async def confirm(
     summary, to_describe = await reconcile.apply(session, project, plan)
     out_job = None
     if to_describe:
-        out_job = await create_job(
-            session,
-            settings=settings,
-            kind="extract.confirm",
-            owner_id=project.owner_id,
-            project_id=project.id,
-            payload={
-                "asset_ids": [str(a) for a in to_describe],
-                "script_id": str(current.id),
-                "summary": summary.model_dump(),
-            },
-            idempotency_key=idempotency_key,
-            request_id=request_id,
-        )
-    return ConfirmOut(summary=summary, job=job_out(out_job) if out_job else None)
+        payload = ConfirmPayload(asset_ids=to_describe, script_id=current.id, summary=summary)
+        out_job = await jobs.start(extract_confirm, project=project, payload=payload)
+    return ConfirmOut(summary=summary, job=job_out(out_job) if out_job else None), out_job
 
 
 async def forget_dismissal(session: AsyncSession, project_id: uuid.UUID, key: str) -> None:

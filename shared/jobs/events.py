@@ -1,4 +1,5 @@
-"""Job state changes and progress on Redis pub/sub, one channel per job."""
+"""Job state changes and progress on Redis pub/sub: one channel per job and one per project, so a
+page can follow a single job or everything happening in a project."""
 
 from __future__ import annotations
 
@@ -16,9 +17,21 @@ def channel(job_id: uuid.UUID | str) -> str:
     return f"filmassets:job-events:{job_id}"
 
 
-async def publish(redis: Redis, job_id: uuid.UUID | str, event: dict[str, Any]) -> None:
-    """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}."""
+def project_channel(project_id: uuid.UUID | str) -> str:
+    return f"filmassets:project-events:{project_id}"
+
+
+async def publish_job(redis: Redis | None, event: dict[str, Any]) -> None:
+    """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}.
+    Never raises, so a Redis outage cannot fail the work that caused the event."""
+    if redis is None:
+        return
+    data = json.dumps(event, default=str)
     try:
-        await redis.publish(channel(job_id), json.dumps(event, default=str))
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.publish(channel(event["id"]), data)
+            if event.get("project_id"):
+                pipe.publish(project_channel(event["project_id"]), data)
+            await pipe.execute()
     except Exception as exc:
-        log.warning("job.event.publish_failed", job_id=str(job_id), error=str(exc))
+        log.warning("job.event.publish_failed", job_id=str(event.get("id")), error=repr(exc))

@@ -1,10 +1,18 @@
-"""Enqueueing job rows to arq after their transaction committed."""
+"""Getting committed job rows onto arq queues (the transactional outbox).
+
+A job row is written in the domain transaction and ``schedule_enqueue`` remembers it on the
+session. Whatever boundary commits that session (the API's request dependency, ``session_scope``
+in a worker) runs the after-commit callbacks, and the one registered here pushes the rows to Redis
+with ``_job_id`` = row id and stamps ``enqueued_at``. No caller has to remember to flush. When Redis
+is away the rows simply stay unstamped and the relay pushes them later.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +23,10 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
-from shared.jobs.kinds import KINDS
+from shared.db import OUTBOX_KEY, PENDING_JOBS_KEY, after_commit
 from shared.models import Job
 
 log = structlog.get_logger()
-PENDING_KEY = "filmassets.jobs_to_enqueue"
 
 
 def serialize(obj: Any) -> bytes:
@@ -48,47 +55,61 @@ def arq_client(settings: Settings) -> ArqRedis:
     return ArqRedis(pool, job_serializer=serialize, job_deserializer=deserialize)
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: uuid.UUID
+    kind: str
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """Carried in a sessionmaker's ``info`` (see ``shared.db.create_sessionmaker``)."""
+
+    pool: ArqRedis
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def push(self, pending: list[Pending]) -> None:
+        """Enqueue, then stamp ``enqueued_at`` so the relay leaves these rows alone."""
+        done = [p.id for p in pending if await enqueue(self.pool, p.id, p.kind, p.queue)]
+        if not done:
+            return
+        try:
+            async with self.sessions() as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.id.in_(done), Job.enqueued_at.is_(None))
+                    .values(enqueued_at=datetime.now(UTC))
+                )
+                await session.commit()
+        except Exception as exc:
+            log.warning("job.enqueue.stamp_failed", error=repr(exc))
+
+
 def schedule_enqueue(session: AsyncSession, job: Job) -> None:
-    """Remember ``job`` so the boundary that commits ``session`` enqueues it afterwards."""
-    session.info.setdefault(PENDING_KEY, []).append((job.id, job.kind, job.queue))
+    """Enqueue ``job`` once the boundary that owns ``session`` has committed."""
+    pending: list[Pending] | None = session.info.get(PENDING_JOBS_KEY)
+    if pending is None:
+        pending = session.info[PENDING_JOBS_KEY] = []
 
+        async def flush() -> None:
+            rows: list[Pending] = session.info.pop(PENDING_JOBS_KEY, [])
+            outbox: Outbox | None = session.info.get(OUTBOX_KEY)
+            if rows and outbox is not None:
+                await outbox.push(rows)
 
-def pop_scheduled(session: AsyncSession) -> list[tuple[uuid.UUID, str, str]]:
-    pending: list[tuple[uuid.UUID, str, str]] = session.info.pop(PENDING_KEY, [])
-    return pending
+        after_commit(session, flush)
+    pending.append(Pending(job.id, job.kind, job.queue))
 
 
 async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str) -> bool:
-    """Push one job to arq with ``_job_id`` = row id. False when Redis is unreachable; arq itself
-    ignores a duplicate id, so calling this twice for one row is harmless."""
-    function = KINDS[kind].function
+    """Push one job to arq with ``_job_id`` = row id; the arq function is named after the kind.
+    False when Redis is unreachable; arq ignores a duplicate id, so pushing one row twice is
+    harmless."""
     try:
         async with asyncio.timeout(3):
-            await pool.enqueue_job(function, str(job_id), _job_id=str(job_id), _queue_name=queue)
+            await pool.enqueue_job(kind, str(job_id), _job_id=str(job_id), _queue_name=queue)
     except Exception as exc:
         log.warning("job.enqueue.deferred", job_id=str(job_id), kind=kind, error=repr(exc))
         return False
     return True
-
-
-async def enqueue_committed(
-    pool: ArqRedis | None,
-    sessions: async_sessionmaker[AsyncSession],
-    pending: list[tuple[uuid.UUID, str, str]],
-) -> None:
-    """After commit: enqueue and stamp ``enqueued_at`` so the relay leaves these rows alone."""
-    if not pending or pool is None:
-        return
-    done = [job_id for job_id, kind, queue in pending if await enqueue(pool, job_id, kind, queue)]
-    if not done:
-        return
-    try:
-        async with sessions() as session:
-            await session.execute(
-                update(Job)
-                .where(Job.id.in_(done), Job.enqueued_at.is_(None))
-                .values(enqueued_at=datetime.now(UTC))
-            )
-            await session.commit()
-    except Exception as exc:
-        log.warning("job.enqueue.stamp_failed", error=repr(exc))

@@ -1,259 +1,163 @@
-"""The worker side of a job: claim the row, run the handler, write the outcome exactly once.
+"""The worker side of a job: claim the row, keep it alive, run the handler, write the outcome once.
 
-A handler receives a ``JobRun``. Slow external work (LLM calls, image generation, uploads to storage)
-happens outside any transaction; the handler then opens one transaction for its domain writes and
-calls ``run.complete(session, result)`` inside it, so results and the ``succeeded`` status commit
-together. ``complete`` is guarded on ``status = 'running'``: a job cancelled meanwhile rolls the
-domain writes back. A second delivery of a finished job finds a terminal row and does nothing.
+Slow external work (LLM calls, image generation, uploads to storage) happens outside any
+transaction; the handler then opens one transaction for its domain writes and calls
+``run.complete(session, result)`` inside it, so results and the ``succeeded`` status commit together.
+
+Every claim adds one to ``tries``, and every write of a delivery is guarded on ``status = 'running'``
+and its own ``tries``: a cancelled job, or one taken over by a later delivery after this worker was
+presumed dead, rolls its writes back. While the handler runs, a heartbeat stamps the row every
+``job_heartbeat_s``; the relay re-delivers a running job whose heartbeat is older than
+``job_dead_after_s`` (see relay.py), and the heartbeat stops a handler whose row is no longer its.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import structlog
 from arq.worker import Retry
-from redis.asyncio import Redis
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.config import Settings
-from shared.db import session_scope
+from shared.db import is_outage, session_scope
 from shared.errors import AppError, UpstreamUnavailable
 from shared.jobs import events
-from shared.jobs.kinds import KINDS
-from shared.models import TERMINAL_STATUSES, Job, LLMCallRecord
+from shared.jobs.context import WorkerContext
+from shared.jobs.kinds import ACTIVE_STATUSES, JobStatus
+from shared.jobs.registry import JobKind
+from shared.jobs.run import JobCancelled, JobRun, TransientJobError
+from shared.models import Job
 
 log = structlog.get_logger()
 
 
-class JobCancelled(Exception):
-    """The row left ``running`` (cancelled by the user) while the handler worked."""
-
-
-class TransientJobError(Exception):
-    """An upstream hiccup worth another delivery later (arq ``Retry``)."""
-
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-@dataclass(slots=True)
-class LLMUsage:
-    model: str
-    purpose: str
-    input_tokens: int
-    output_tokens: int
-    cache_write_tokens: int
-    cache_read_tokens: int
-    cost_usd: float
-    latency_ms: int
-
-
-@dataclass
-class JobRun:
-    id: uuid.UUID
-    kind: str
-    payload: dict[str, Any]
-    owner_id: uuid.UUID
-    project_id: uuid.UUID | None
-    tries: int
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    redis: Redis
-    ctx: dict[str, Any]
-    llm_calls: list[LLMUsage] = field(default_factory=list)
-    extra_cost_usd: float = 0.0  # non-LLM spend (image generations), added to the job's cost
-    completed: bool = False
-
-    async def progress(self, fraction: float, message: str | None = None) -> None:
-        fraction = max(0.0, min(1.0, fraction))
-        async with session_scope(self.sessions) as session:
-            status = await session.scalar(
-                update(Job)
-                .where(Job.id == self.id, Job.status == "running")
-                .values(progress=fraction, updated_at=datetime.now(UTC))
-                .returning(Job.status)
-            )
-        if status is None:
-            raise JobCancelled(str(self.id))
-        await events.publish(
-            self.redis,
-            self.id,
-            {
-                "id": str(self.id),
-                "kind": self.kind,
-                "status": "running",
-                "progress": fraction,
-                "message": message,
-            },
-        )
-
-    async def check_cancelled(self) -> None:
-        async with self.sessions() as session:
-            status = await session.scalar(select(Job.status).where(Job.id == self.id))
-        if status != "running":
-            raise JobCancelled(str(self.id))
-
-    def record_llm(self, usage: LLMUsage) -> None:
-        self.llm_calls.append(usage)
-
-    def add_cost(self, usd: float) -> None:
-        """Record spend that is not an LLM call (an image generation), billed even if the job fails."""
-        self.extra_cost_usd += usd
-
-    async def complete(self, session: AsyncSession, result: dict[str, Any] | None = None) -> None:
-        """Mark the job succeeded inside the caller's transaction (guarded on ``running``)."""
-        await self._write_accounting(session)
-        now = datetime.now(UTC)
-        done = await session.scalar(
-            update(Job)
-            .where(Job.id == self.id, Job.status == "running")
-            .values(
-                status="succeeded",
-                progress=1.0,
-                result=result or {},
-                error=None,
-                finished_at=now,
-                updated_at=now,
-                **self._totals(),
-            )
-            .returning(Job.id)
-        )
-        if done is None:
-            raise JobCancelled(str(self.id))
-        self.completed = True
-
-    def _totals(self) -> dict[str, Any]:
-        return {
-            "input_tokens": Job.input_tokens + sum(c.input_tokens for c in self.llm_calls),
-            "output_tokens": Job.output_tokens + sum(c.output_tokens for c in self.llm_calls),
-            "cache_write_tokens": Job.cache_write_tokens + sum(c.cache_write_tokens for c in self.llm_calls),
-            "cache_read_tokens": Job.cache_read_tokens + sum(c.cache_read_tokens for c in self.llm_calls),
-            "cost_usd": Job.cost_usd
-            + Decimal(str(round(sum(c.cost_usd for c in self.llm_calls) + self.extra_cost_usd, 6))),
-        }
-
-    async def _write_accounting(self, session: AsyncSession) -> None:
-        for c in self.llm_calls:
-            session.add(
-                LLMCallRecord(
-                    job_id=self.id,
-                    project_id=self.project_id,
-                    model=c.model,
-                    purpose=c.purpose,
-                    input_tokens=c.input_tokens,
-                    output_tokens=c.output_tokens,
-                    cache_write_tokens=c.cache_write_tokens,
-                    cache_read_tokens=c.cache_read_tokens,
-                    cost_usd=Decimal(str(round(c.cost_usd, 6))),
-                    latency_ms=c.latency_ms,
-                )
-            )
-        await session.flush()
-
-
-Handler = Callable[[JobRun], Awaitable[dict[str, Any] | None]]
-
-
-async def _claim(sessions: async_sessionmaker[AsyncSession], job_id: uuid.UUID) -> Job | None:
-    # 'running' is claimable too: that is a redelivery after the previous worker died mid-job
-    # (arq only redelivers once that worker's in-progress key expired, so two never overlap).
-    async with session_scope(sessions) as session:
+async def _claim(ctx: WorkerContext, job_id: uuid.UUID) -> Job | None:
+    # 'running' is claimable too: that is a redelivery after the previous worker died mid-job.
+    async with session_scope(ctx.sessions) as session:
         now = datetime.now(UTC)
         return await session.scalar(
             update(Job)
-            .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-            .values(status="running", tries=Job.tries + 1, started_at=now, updated_at=now, error=None)
+            .where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES))
+            .values(
+                status="running",
+                tries=Job.tries + 1,
+                started_at=now,
+                heartbeat_at=now,
+                updated_at=now,
+                error=None,
+            )
             .returning(Job)
         )
 
 
-async def _finish(run: JobRun, *, status: str, error: dict[str, Any] | None) -> None:
+async def _finish(run: JobRun[Any], *, status: JobStatus, error: dict[str, Any] | None) -> None:
     now = datetime.now(UTC)
+    values: dict[str, Any] = {"status": status, "error": error, "updated_at": now, "progress_message": None}
+    if status != "queued":
+        values["finished_at"] = now
     async with session_scope(run.sessions) as session:
-        await run._write_accounting(session)  # tokens are billed even when the job fails
-        values: dict[str, Any] = {"status": status, "error": error, "updated_at": now, **run._totals()}
-        if status != "queued":
-            values["finished_at"] = now
-        await session.execute(update(Job).where(Job.id == run.id, Job.status == "running").values(**values))
-    run.llm_calls.clear()
-    run.extra_cost_usd = 0.0
-    await events.publish(
-        run.redis, run.id, {"id": str(run.id), "kind": run.kind, "status": status, "error": error}
+        await session.execute(update(Job).where(run._mine()).values(**values))
+    await _publish(run, status, error=error)
+
+
+async def _publish(run: JobRun[Any], status: str, **extra: Any) -> None:
+    await events.publish_job(
+        run.ctx.redis,
+        {
+            "id": str(run.id),
+            "kind": run.kind,
+            "project_id": str(run.project_id) if run.project_id else None,
+            "status": status,
+            **extra,
+        },
     )
 
 
-async def _record_spend(run: JobRun) -> None:
-    """Spend of a job cancelled mid-flight: its row is no longer ``running``, but the tokens and
-    images were still billed, so they still count."""
-    if not run.llm_calls and not run.extra_cost_usd:
-        return
-    async with session_scope(run.sessions) as session:
-        await run._write_accounting(session)
-        await session.execute(update(Job).where(Job.id == run.id).values(**run._totals()))
-    run.llm_calls.clear()
-    run.extra_cost_usd = 0.0
+async def _heartbeat(run: JobRun[Any], work: asyncio.Task[Any], lost: asyncio.Event) -> None:
+    """Stamp the row while the handler runs; stop the handler when the row is no longer this
+    delivery's (cancelled, or re-delivered elsewhere). A database hiccup is not a reason to stop."""
+    every = run.settings.job_heartbeat_s
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with session_scope(run.sessions) as session:
+                mine = await session.scalar(
+                    update(Job).where(run._mine()).values(heartbeat_at=datetime.now(UTC)).returning(Job.id)
+                )
+        except Exception as exc:
+            log.warning("job.heartbeat.failed", error=repr(exc))
+            continue
+        if mine is None:
+            lost.set()
+            work.cancel()
+            return
 
 
-async def run_job(ctx: dict[str, Any], job_id: str, handler: Handler) -> str:
-    """Entry point every arq function delegates to. Returns the final status (for arq's logs)."""
-    settings: Settings = ctx["settings"]
-    sessions: async_sessionmaker[AsyncSession] = ctx["sessions"]
+async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> str:
+    """Entry point of every arq function. Returns the final status (for arq's logs)."""
     jid = uuid.UUID(job_id)
-    job = await _claim(sessions, jid)
+    try:
+        job = await _claim(ctx, jid)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("job.claim.deferred", job_id=job_id, error=repr(exc))
+        raise Retry(defer=ctx.settings.job_retry_defer_s) from exc
     if job is None:
-        async with sessions() as session:
+        async with ctx.sessions() as session:
             status = await session.scalar(select(Job.status).where(Job.id == jid))
         log.info("job.claim.skipped", job_id=job_id, status=status or "missing")
         return status or "missing"
-    spec = KINDS[job.kind]
     structlog.contextvars.bind_contextvars(job_id=job_id, job_kind=job.kind, request_id=job.request_id)
-    run = JobRun(
+    run: JobRun[Any] = JobRun(
         id=jid,
         kind=job.kind,
-        payload=job.payload,
+        payload=None,
         owner_id=job.owner_id,
         project_id=job.project_id,
         tries=job.tries,
-        settings=settings,
-        sessions=sessions,
-        redis=ctx["redis"],
         ctx=ctx,
     )
-    await events.publish(
-        run.redis, jid, {"id": job_id, "kind": job.kind, "status": "running", "progress": 0.0}
-    )
-    log.info("job.run.started", tries=job.tries)
     try:
-        async with asyncio.timeout(spec.timeout_s or settings.job_timeout_s):
-            result = await handler(run)
-            if not run.completed:
-                async with session_scope(sessions) as session:
-                    await run.complete(session, result)
-        await events.publish(
-            run.redis,
-            jid,
-            {"id": job_id, "kind": job.kind, "status": "succeeded", "progress": 1.0, "result": result},
-        )
+        try:
+            run.payload = kind.read_payload(job.payload)
+        except ValueError as exc:
+            await _finish(run, status="failed", error={"code": "invalid_payload", "message": str(exc)})
+            log.warning("job.run.failed", code="invalid_payload")
+            return "failed"
+        await _publish(run, "running", progress=0.0)
+        log.info("job.run.started", tries=job.tries)
+        return await _run(run, kind)
+    finally:
+        await run.spend_written()
+        structlog.contextvars.unbind_contextvars("job_id", "job_kind", "request_id")
+
+
+async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
+    settings = run.settings
+    lost = asyncio.Event()
+    work = asyncio.create_task(_handle(run, kind))
+    beat = asyncio.create_task(_heartbeat(run, work, lost))
+    try:
+        async with asyncio.timeout(kind.timeout_s or settings.job_timeout_s):
+            result = await work
+        await _publish(run, "succeeded", progress=1.0, result=result)
         log.info("job.run.succeeded")
         return "succeeded"
-    except JobCancelled:
+    except (JobCancelled, asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError) and not lost.is_set():
+            raise  # the worker itself is stopping: the relay redelivers this job
         log.info("job.run.cancelled")
-        await _record_spend(run)
-        await events.publish(run.redis, jid, {"id": job_id, "kind": job.kind, "status": "cancelled"})
+        await _publish(run, "cancelled")
         return "cancelled"
     except (TransientJobError, UpstreamUnavailable) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, TransientJobError) else None
-        if job.tries <= settings.job_transient_retries:
-            defer = retry_after or settings.job_retry_defer_s * job.tries
+        if run.tries <= settings.job_transient_retries:
+            defer = retry_after or settings.job_retry_defer_s * run.tries
             log.warning("job.run.retrying", error=str(exc), defer_s=defer)
             await _finish(
                 run, status="queued", error={"code": "upstream_unavailable", "message": f"retrying: {exc}"}
@@ -273,6 +177,11 @@ async def run_job(ctx: dict[str, Any], job_id: str, handler: Handler) -> str:
         log.warning("job.run.failed", code="job_timeout")
         return "failed"
     except Exception as exc:
+        if is_outage(exc):
+            # The database went away mid-job: nothing of it committed. arq delivers it again later
+            # (the row is still ours, 'running'; the next claim takes it over).
+            log.warning("job.run.deferred", error=repr(exc))
+            raise Retry(defer=settings.job_retry_defer_s) from exc
         log.exception("job.run.crashed")
         await _finish(
             run,
@@ -281,8 +190,15 @@ async def run_job(ctx: dict[str, Any], job_id: str, handler: Handler) -> str:
         )
         return "failed"
     finally:
-        structlog.contextvars.unbind_contextvars("job_id", "job_kind", "request_id")
+        beat.cancel()
+        with contextlib.suppress(BaseException):
+            await beat
 
 
-def is_terminal(status: str) -> bool:
-    return status in TERMINAL_STATUSES
+async def _handle(run: JobRun[Any], kind: JobKind[Any, Any]) -> dict[str, Any]:
+    result = await kind.handler(run)
+    if not run.completed:  # handlers without domain writes leave the status to us
+        async with session_scope(run.sessions) as session:
+            await run.complete(session, result)
+    dumped: dict[str, Any] = result.model_dump(mode="json")
+    return dumped

@@ -1,5 +1,6 @@
 """Creating, reading and cancelling job rows. Creation happens inside the caller's transaction; the
-enqueue is scheduled for after its commit (see queue.py)."""
+enqueue happens after its commit (see queue.py). Routes start jobs through ``JobStarter``
+(starter.py); this module is what it and the workers' own schedulers build on."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
+from shared.db import after_commit
 from shared.errors import NotFound
-from shared.jobs.kinds import KINDS
+from shared.jobs import events
+from shared.jobs.kinds import ACTIVE_STATUSES, TERMINAL_STATUSES
 from shared.jobs.queue import schedule_enqueue
+from shared.jobs.registry import JobKind
 from shared.jobs.schemas import JobCost, JobError, JobOut
-from shared.models import TERMINAL_STATUSES, Job
+from shared.models import Job
 
 log = structlog.get_logger()
 
@@ -25,64 +31,63 @@ async def create_job(
     session: AsyncSession,
     *,
     settings: Settings,
-    kind: str,
+    kind: JobKind[Any, Any],
     owner_id: uuid.UUID,
     project_id: uuid.UUID | None,
-    payload: dict[str, Any],
-    idempotency_key: str | None = None,
+    payload: BaseModel,
     request_id: str | None = None,
 ) -> Job:
-    """Insert a queued job in the current transaction. With an ``idempotency_key`` already used by
-    this owner for this kind, the existing job is returned and nothing new is written."""
-    if idempotency_key:
-        existing = await session.scalar(
-            select(Job).where(Job.owner_id == owner_id, Job.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return existing
-    spec = KINDS[kind]
+    """Insert a queued job in the current transaction; it is enqueued after commit."""
+    if not isinstance(payload, kind.payload):
+        raise TypeError(f"{kind.name} takes {kind.payload.__name__}, not {type(payload).__name__}")
     job = Job(
         id=uuid.uuid4(),
-        kind=kind,
-        queue=spec.queue(settings),
+        kind=kind.name,
+        queue=kind.queue(settings),
         owner_id=owner_id,
         project_id=project_id,
         status="queued",
         progress=0.0,
-        payload=payload,
+        payload=payload.model_dump(mode="json"),
         max_tries=settings.job_max_tries,
-        idempotency_key=idempotency_key,
         request_id=request_id,
     )
     session.add(job)
     await session.flush()
     schedule_enqueue(session, job)
-    log.info("job.create.succeeded", job_id=str(job.id), kind=kind)
+    log.info("job.create.succeeded", job_id=str(job.id), kind=kind.name)
     return job
 
 
 async def get_owned_job(session: AsyncSession, *, job_id: uuid.UUID, owner_id: uuid.UUID) -> Job:
-    job = await session.scalar(select(Job).where(Job.id == job_id, Job.owner_id == owner_id))
-    if job is None:
+    job = await session.get(Job, job_id)
+    if job is None or job.owner_id != owner_id:
         raise NotFound("Job not found")
     return job
 
 
-async def cancel_job(session: AsyncSession, *, job_id: uuid.UUID, owner_id: uuid.UUID) -> Job:
-    """Cancel a queued or running job. A running job's final write is guarded on status, so
-    whatever it computes after this point is discarded; a finished job is returned unchanged."""
+async def cancel_job(
+    session: AsyncSession, *, job_id: uuid.UUID, owner_id: uuid.UUID, redis: Redis | None
+) -> Job:
+    """Cancel a queued or running job. A running job's final write is guarded on its status, so
+    whatever it computes after this point is discarded (its heartbeat also notices within seconds
+    and stops it); a finished job is returned unchanged. The event goes out after commit."""
     job = await get_owned_job(session, job_id=job_id, owner_id=owner_id)
     if job.status in TERMINAL_STATUSES:
         return job
     now = datetime.now(UTC)
     row = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.in_(("queued", "running")))
+        .where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES))
         .values(status="cancelled", finished_at=now, updated_at=now)
         .returning(Job)
         .execution_options(populate_existing=True)
     )
-    return row.scalar_one_or_none() or job
+    cancelled = row.scalar_one_or_none() or job
+    if cancelled.status == "cancelled":
+        event = job_event(cancelled)
+        after_commit(session, lambda: events.publish_job(redis, event))
+    return cancelled
 
 
 def job_out(job: Job) -> JobOut:
@@ -91,6 +96,7 @@ def job_out(job: Job) -> JobOut:
         kind=job.kind,
         status=job.status,
         progress=job.progress,
+        message=job.progress_message,
         project_id=job.project_id,
         result=job.result,
         error=JobError(**job.error) if job.error else None,
@@ -112,8 +118,10 @@ def job_event(job: Job) -> dict[str, Any]:
     return {
         "id": str(job.id),
         "kind": job.kind,
+        "project_id": str(job.project_id) if job.project_id else None,
         "status": job.status,
         "progress": job.progress,
+        "message": job.progress_message,
         "error": job.error,
         "result": job.result,
     }

@@ -1,42 +1,75 @@
-"""Building arq ``WorkerSettings`` for our two workers: JSON serialization, per-function timeouts
-and tries from the kinds table, concurrency and grace period from settings, health checks, and the
-outbox relay as a periodic task on each worker's own queue."""
+"""Our arq workers: options built from the declared job kinds, a typed context built once at
+startup, the relay and reaper on every tick, and a worker that rides out Redis restarts.
+
+Run one with ``python -m services.extractor`` or ``python -m services.imagegen``
+(``arq --check services.<name>.worker.WorkerSettings`` checks its health).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from arq import cron
-from arq.worker import Function, func
+from arq.connections import create_pool
+from arq.worker import Function, Worker, func
+from redis.exceptions import RedisError
 
 from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
-from shared.jobs.kinds import JobKind, Worker, kinds_for
-from shared.jobs.queue import deserialize, redis_settings, serialize
-from shared.jobs.relay import relay_once
-from shared.jobs.runner import Handler, run_job
+from shared.jobs.context import WorkerContext
+from shared.jobs.kinds import Worker as WorkerName
+from shared.jobs.queue import Outbox, deserialize, redis_settings, serialize
+from shared.jobs.registry import JobKind, kinds_for
+from shared.jobs.relay import reap_once, relay_once
+from shared.jobs.runner import run_job
 from shared.logging import configure_logging
+from shared.storage.factory import build_storage
 
 log = structlog.get_logger()
 
-Hook = Callable[[dict[str, Any]], Awaitable[None]]
+Hook = Callable[[WorkerContext], Awaitable[None]]
+CONTEXT_KEY = "worker"
 
 
-def _arq_function(kind: JobKind, handler: Handler, settings: Settings) -> Function:
+def context_of(ctx: dict[str, Any]) -> WorkerContext:
+    wc: WorkerContext = ctx[CONTEXT_KEY]
+    return wc
+
+
+def _arq_function(kind: JobKind[Any, Any], settings: Settings) -> Function:
     async def task(ctx: dict[str, Any], job_id: str) -> str:
-        return await run_job(ctx, job_id, handler)
+        return await run_job(context_of(ctx), kind, job_id)
 
-    task.__name__ = kind.function
+    task.__qualname__ = task.__name__ = kind.name
     timeout = (kind.timeout_s or settings.job_timeout_s) + 5  # our own timeout fires first
-    return func(task, name=kind.function, timeout=timeout, max_tries=settings.job_max_tries + 2)
+    return func(task, name=kind.name, timeout=timeout, max_tries=settings.job_max_tries + 2)
+
+
+async def _build_context(ctx: dict[str, Any], worker: WorkerName, settings: Settings) -> WorkerContext:
+    engine = create_engine(settings, pool_size=max(2, min(10, _concurrency(worker, settings) + 2)))
+    # S3 may create its bucket here, which blocks: build storage in a thread.
+    storage = await asyncio.to_thread(build_storage, settings)
+    redis = ctx["redis"]
+    outbox = Outbox(redis, create_sessionmaker(engine))
+    return WorkerContext(
+        settings=settings,
+        engine=engine,
+        sessions=create_sessionmaker(engine, outbox=outbox),
+        redis=redis,
+        storage=storage,
+    )
+
+
+def _concurrency(worker: WorkerName, settings: Settings) -> int:
+    return settings.extractor_concurrency if worker == "extractor" else settings.imagegen_concurrency
 
 
 def build_worker_settings(
-    worker: Worker,
-    handlers: Mapping[str, Handler],
+    worker: WorkerName,
     *,
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
@@ -45,40 +78,40 @@ def build_worker_settings(
 ) -> dict[str, Any]:
     """Keyword arguments for ``arq.Worker`` (and the attributes of a ``WorkerSettings`` class)."""
     settings = settings or get_settings()
-    kinds = kinds_for(worker)
-    missing = {k.name for k in kinds} - handlers.keys()
-    if missing:
-        raise RuntimeError(f"{worker} worker has no handler for {sorted(missing)}")
     queue = settings.extractor_queue if worker == "extractor" else settings.imagegen_queue
+    concurrency = _concurrency(worker, settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         configure_logging(settings, process=worker)
-        engine = create_engine(settings, pool_size=max(2, min(10, concurrency)))
-        ctx.update(settings=settings, engine=engine, sessions=create_sessionmaker(engine))
+        wc = ctx[CONTEXT_KEY] = await _build_context(ctx, worker, settings)
         if on_startup:
-            await on_startup(ctx)
+            await on_startup(wc)
         log.info("worker.startup.succeeded", worker=worker, queue=queue, concurrency=concurrency)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        wc: WorkerContext | None = ctx.get(CONTEXT_KEY)
+        if wc is None:
+            return
         if on_shutdown:
-            await on_shutdown(ctx)
-        if "engine" in ctx:
-            await ctx["engine"].dispose()
+            await on_shutdown(wc)
+        await wc.engine.dispose()
         log.info("worker.shutdown.succeeded", worker=worker)
 
-    async def relay(ctx: dict[str, Any]) -> int:
-        return await relay_once(ctx["sessions"], ctx["redis"], settings, queue=queue)
+    async def tick(ctx: dict[str, Any]) -> int:
+        wc = context_of(ctx)
+        recovered = await reap_once(wc.sessions, wc.redis, settings)
+        return recovered + await relay_once(wc.sessions, wc.redis, settings)
 
     every = max(1, int(settings.relay_interval_s))
-    concurrency = settings.extractor_concurrency if worker == "extractor" else settings.imagegen_concurrency
-    relay.__name__ = f"relay_{worker}"
     return {
-        "functions": [_arq_function(k, handlers[k.name], settings) for k in kinds],
+        "functions": [_arq_function(k, settings) for k in kinds_for(worker)],
         "cron_jobs": [
-            # arq sizes its redelivery lease from the largest timeout of any function, so the
-            # relay's own timeout must not exceed the jobs'.
+            # Named per worker: arq derives the cron job's id from its name, and two workers with
+            # one name would share one run per tick (the other's would be skipped as a duplicate).
+            # The relay's own timeout must not exceed the jobs' (arq sizes its lease from the max).
             cron(
-                relay,
+                tick,
+                name=f"relay:{worker}",
                 second=set(range(0, 60, every)),
                 run_at_startup=True,
                 timeout=min(30, settings.job_timeout_s + 5),
@@ -107,6 +140,49 @@ def build_worker_settings(
     }
 
 
+class ResilientWorker(Worker):
+    """An arq worker that waits for Redis instead of exiting when it is away (at startup, or when
+    it restarts under a running worker): jobs in flight finish against PostgreSQL, polling resumes
+    with backoff, and the relay re-pushes whatever a restarted Redis lost."""
+
+    _backoff = 0.0
+
+    async def main(self) -> None:
+        delay = 0.5
+        while self._pool is None:
+            try:
+                self._pool = await create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                )
+            except (TimeoutError, RedisError, OSError) as exc:
+                log.warning("worker.redis.unavailable", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        await super().main()
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (TimeoutError, RedisError, OSError) as exc:
+            if not self._backoff:
+                log.warning("worker.redis.lost", error=repr(exc))
+            self._backoff = min(max(self._backoff * 2, 0.2), 5.0)
+            await asyncio.sleep(self._backoff)
+            return
+        if self._backoff:
+            log.info("worker.redis.recovered")
+            self._backoff = 0.0
+
+
 def settings_class(name: str, values: dict[str, Any]) -> type:
-    """arq's CLI wants a class whose attributes are the worker options."""
+    """arq's CLI (``arq --check``) wants a class whose attributes are the worker options."""
     return type(name, (), values)
+
+
+def run(options: dict[str, Any]) -> None:
+    """Run a worker process until SIGTERM/SIGINT (graceful: running jobs get the grace period)."""
+    ResilientWorker(**options).run()

@@ -10,7 +10,7 @@ from shared.models.asset import (
     ProjectAsset,
 )
 from shared.models.base import Base
-from shared.models.job import JOB_STATUSES, TERMINAL_STATUSES, Job, LLMCallRecord
+from shared.models.job import JOB_STATUSES, TERMINAL_STATUSES, IdempotencyKey, Job, LLMCallRecord
 from shared.models.project import ASPECT_RATIOS, Project, StyleCapsule
 from shared.models.script import SCRIPT_FORMATS, Scene, Script
 from shared.models.stage8 import SceneAssetInstance, SceneInstanceAttempt
@@ -27,6 +27,7 @@ __all__ = [
     "Base",
     "DismissedEntity",
     "GlobalAsset",
+    "IdempotencyKey",
     "Job",
     "LLMCallRecord",
     "Project",

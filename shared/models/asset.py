@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, created_at_col, enum_check, updated_at_col, uuid_pk
 
-ASSET_TYPES = ("character", "prop", "location", "extra_archetype")
+AssetType = Literal["character", "prop", "location", "extra_archetype"]
+ASSET_TYPES: tuple[AssetType, ...] = ("character", "prop", "location", "extra_archetype")
 ASSET_SOURCES = ("extracted", "manual", "cloned")
 LINK_SOURCES = ("extracted", "manual", "stage8")
 ATTEMPT_SOURCES = ("generated", "uploaded", "cloned")
@@ -43,7 +44,7 @@ class ProjectAsset(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     aliases: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[AssetType] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
     image_prompt: Mapped[str | None] = mapped_column(Text)
     deferred: Mapped[bool] = mapped_column(Boolean, default=False)

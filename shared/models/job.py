@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -15,15 +15,20 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    PrimaryKeyConstraint,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.jobs.kinds import JOB_STATUSES, TERMINAL_STATUSES, JobStatus, KindName
 from shared.models.base import Base, created_at_col, enum_check, updated_at_col, uuid_pk
 
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+if TYPE_CHECKING:
+    from shared.llm.client import LLMCall
+
+__all__ = ["JOB_STATUSES", "TERMINAL_STATUSES", "IdempotencyKey", "Job", "LLMCallRecord"]
 
 
 class Job(Base):
@@ -33,34 +38,30 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(enum_check("status", JOB_STATUSES), name="status"),
-        Index(
-            "uq_jobs_owner_idempotency_key",
-            "owner_id",
-            "idempotency_key",
-            unique=True,
-            postgresql_where=text("idempotency_key IS NOT NULL"),
-        ),
-        # The relay scans only queued rows.
+        # The relay scans only queued rows, the reaper only running ones.
         Index("ix_jobs_queued", "queue", "created_at", postgresql_where=text("status = 'queued'")),
+        Index("ix_jobs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
         Index("ix_jobs_project_kind", "project_id", "kind", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    kind: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[KindName] = mapped_column(String(64))
     queue: Mapped[str] = mapped_column(String(80))
     owner_id: Mapped[uuid.UUID]
     project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[JobStatus] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_message: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     result: Mapped[dict[str, Any] | None]
     error: Mapped[dict[str, Any] | None]
     tries: Mapped[int] = mapped_column(Integer, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=5)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written by the running delivery every few seconds; a stale one means its worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -90,4 +91,38 @@ class LLMCallRecord(Base):
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_col()
+
+    @classmethod
+    def of(cls, call: LLMCall, *, job_id: uuid.UUID | None, project_id: uuid.UUID | None) -> LLMCallRecord:
+        """The row of one LLM call (the client's ``LLMCall`` is the one in-memory shape)."""
+        u = call.usage
+        return cls(
+            job_id=job_id,
+            project_id=project_id,
+            model=call.model,
+            purpose=call.purpose,
+            input_tokens=u.input_tokens,
+            output_tokens=u.output_tokens,
+            cache_write_tokens=u.cache_creation_input_tokens,
+            cache_read_tokens=u.cache_read_input_tokens,
+            cost_usd=Decimal(str(round(call.cost_usd, 6))),
+            latency_ms=call.latency_ms,
+        )
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key``, scoped to its owner and the request (method + path), and the
+    first answer given to it. The row is inserted when the request starts, so a concurrent repeat
+    waits on the unique key and then replays the answer instead of doing the work twice."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (PrimaryKeyConstraint("owner_id", "scope", "key"),)
+
+    owner_id: Mapped[uuid.UUID]
+    scope: Mapped[str] = mapped_column(String(300))
+    key: Mapped[str] = mapped_column(String(200))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[dict[str, Any] | None]
+    location: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = created_at_col()

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, created_at_col, enum_check, uuid_pk
 
-SCRIPT_FORMATS = ("fountain", "plain")
+ScriptFormat = Literal["fountain", "plain"]
+SCRIPT_FORMATS: tuple[ScriptFormat, ...] = ("fountain", "plain")
 
 
 class Script(Base):
@@ -25,7 +27,7 @@ class Script(Base):
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    format: Mapped[str] = mapped_column(String(16))
+    format: Mapped[ScriptFormat] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(String(300))
     scene_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_at_col()

@@ -48,7 +48,7 @@ async def write_scenes(session: AsyncSession, script: Script, parsed: ParsedScri
     """(Re)write the scenes of ``script`` from its text. Idempotent: running it twice gives the same
     rows. Manual scene links of the previous version are carried over by scene number, so assets
     the user placed by hand keep their scenes across script edits."""
-    parsed = parsed or parse_script(script.text, script.format)  # type: ignore[arg-type]
+    parsed = parsed or parse_script(script.text, script.format)
     await session.execute(delete(Scene).where(Scene.script_id == script.id))
     new_scenes = [
         Scene(

@@ -102,7 +102,7 @@ async def test_second_delivery_of_finished_job_is_a_noop(
     pool: ArqRedis = arq_client(settings)
     try:  # the same row delivered again under another arq id (e.g. a relay racing a slow enqueue)
         await pool.enqueue_job(
-            "run_noop", job["id"], _job_id=f"dup-{uuid.uuid4()}", _queue_name=settings.extractor_queue
+            "noop", job["id"], _job_id=f"dup-{uuid.uuid4()}", _queue_name=settings.extractor_queue
         )
     finally:
         await pool.aclose()

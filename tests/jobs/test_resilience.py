@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
@@ -20,59 +15,8 @@ from shared.jobs.queue import arq_client
 from shared.jobs.relay import relay_once
 from shared.models import Job
 from tests.conftest import settings_env
+from tests.support.redis_server import PrivateRedis
 from tests.support.workers import WorkerProcess, run_burst
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PrivateRedis:
-    """A real redis-server of our own, so the test can stop it without touching anyone else's."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server binary not available")
-    r = PrivateRedis()
-    r.start()
-    yield r
-    r.stop()
 
 
 async def _status(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Job:
@@ -108,8 +52,8 @@ async def test_redis_down_at_commit_then_relay(
         await asyncio.sleep(local.relay_min_age_s)
         pool = arq_client(local)
         try:
-            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 1
-            assert await relay_once(sessions, pool, local, queue=local.extractor_queue) == 0  # stamped
+            assert await relay_once(sessions, pool, local) == 1
+            assert await relay_once(sessions, pool, local) == 0  # stamped
         finally:
             await pool.aclose()
         await run_burst("extractor", local)

@@ -8,15 +8,16 @@ import uuid
 from decimal import Decimal
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.imagegen.worker import SYSTEM_OWNER
 from shared.config import Settings
-from shared.db import session_scope
-from shared.jobs.queue import arq_client, enqueue_committed, pop_scheduled
-from shared.jobs.service import create_job
+from shared.db import create_sessionmaker, session_scope
+from shared.jobs.queue import Outbox, arq_client
+from shared.jobs.starter import JobStarter
 from shared.models import AssetAttempt
 from shared.storage.factory import build_storage
+from shared.storage.tasks import SweepPayload, storage_sweep
 from tests.support.factories import create_asset, create_project
 from tests.support.workers import run_burst
 
@@ -26,6 +27,7 @@ async def test_sweep_deletes_only_old_unreferenced_objects(
     auth: dict[str, str],
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
 ) -> None:
     storage = build_storage(settings)
     pid = (await create_project(client, auth))["id"]
@@ -37,7 +39,9 @@ async def test_sweep_deletes_only_old_unreferenced_objects(
     old = time.time() - 2 * settings.storage_sweep_min_age_s
     for key in (kept, thumb, orphan):  # written long ago (e.g. before a crash)
         os.utime(settings.storage_local_dir / key, (old, old))
-    async with session_scope(sessions) as s:
+    pool = arq_client(settings)
+    outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
+    async with session_scope(outboxed) as s:
         s.add(
             AssetAttempt(
                 id=uuid.uuid4(),
@@ -55,15 +59,9 @@ async def test_sweep_deletes_only_old_unreferenced_objects(
                 cost_usd=Decimal(0),
             )
         )
-        job = await create_job(
-            s, settings=settings, kind="storage.sweep", owner_id=SYSTEM_OWNER, project_id=None, payload={}
-        )
-        pending = pop_scheduled(s)
-    pool = arq_client(settings)
-    try:
-        await enqueue_committed(pool, sessions, pending)
-    finally:
-        await pool.aclose()
+        starter = JobStarter(s, settings=settings, owner_id=SYSTEM_OWNER)
+        job = await starter.start(storage_sweep, project=None, payload=SweepPayload())
+    await pool.aclose()  # the commit pushed the job (the outbox), nothing else to do by hand
     assert await run_burst("imagegen", settings) == 1
     assert await storage.exists(kept)
     assert await storage.exists(thumb)

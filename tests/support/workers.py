@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from arq.worker import Worker
-
 from shared.config import Settings
+from shared.jobs.worker import ResilientWorker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +32,7 @@ async def run_burst(worker: str, settings: Settings, *, max_jobs: int | None = N
     if max_jobs is not None:
         options["max_jobs"] = max_jobs
     options["poll_delay"] = 0.05
-    w = Worker(**options, burst=True, handle_signals=False)
+    w = ResilientWorker(**options, burst=True, handle_signals=False)
     try:
         await w.main()
     finally:
@@ -45,9 +44,8 @@ class WorkerProcess:
     """A real ``arq`` worker process (for kill tests and multi-process runs)."""
 
     def __init__(self, worker: str, env: dict[str, str]) -> None:
-        module = f"services.{worker}.worker.WorkerSettings"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "arq", module],
+            [sys.executable, "-m", f"services.{worker}"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -6,14 +6,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.api.deps import ProjectDep, RequestIdDep, SessionDep, SettingsDep, StorageDep
+from services.api.deps import ProjectDep, SessionDep, StorageDep
+from services.api.jobs import JobsDep
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
 from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
 from shared.common import Page, PageParams, page_params
+from shared.extraction.tasks import DescribePayload, asset_describe
 from shared.jobs.schemas import JobOut
-from shared.jobs.service import create_job, job_out
+from shared.jobs.service import job_out
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
 
@@ -89,27 +91,14 @@ class RestoreOut(BaseModel):
     description="Restoring an asset that was deferred before its description pass starts that pass.",
 )
 async def restore_asset(
-    aid: uuid.UUID,
-    project: ProjectDep,
-    session: SessionDep,
-    storage: StorageDep,
-    settings: SettingsDep,
-    request_id: RequestIdDep,
+    aid: uuid.UUID, project: ProjectDep, jobs: JobsDep, storage: StorageDep
 ) -> RestoreOut:
-    asset = await service.set_deferred(session, project, aid, False)
+    asset = await service.set_deferred(jobs.session, project, aid, False)
     job = None
     if asset.described_at is None:
-        job = await create_job(
-            session,
-            settings=settings,
-            kind="asset.describe",
-            owner_id=project.owner_id,
-            project_id=project.id,
-            payload={"asset_ids": [str(asset.id)]},
-            request_id=request_id,
-        )
-    out = await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
-    return RestoreOut(asset=out, job=job_out(job) if job else None)
+        job = await jobs.start(asset_describe, project=project, payload=DescribePayload(asset_ids=[asset.id]))
+    out = await service.read_asset(jobs.session, storage, project_id=project.id, asset_id=aid)
+    return jobs.answer(RestoreOut(asset=out, job=job_out(job) if job else None), status=200, job=job)
 
 
 class MergeIn(BaseModel):

@@ -7,18 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Response, UploadFile, status
 
-from services.api.deps import (
-    IdempotencyKey,
-    ProjectDep,
-    RequestIdDep,
-    SessionDep,
-    SettingsDep,
-    StorageDep,
-)
-from services.api.responses import accepted
+from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
+from services.api.jobs import JobsDep
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
-from shared.attempts import jobs, service
+from shared.attempts import service, start
 from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut, GenerateIn
 from shared.jobs.schemas import JobEnvelope
 
@@ -33,24 +26,10 @@ router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
     responses={202: {"model": GenerateAllOut}},
 )
 async def generate_all(
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-    body: GenerateAllIn | None = None,
+    project: ProjectDep, jobs: JobsDep, body: GenerateAllIn | None = None
 ) -> GenerateAllOut:
-    out = await jobs.generate_all(
-        session,
-        settings=settings,
-        project=project,
-        dry_run=bool(body and body.dry_run),
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    response.status_code = status.HTTP_200_OK if out.dry_run else status.HTTP_202_ACCEPTED
-    return out
+    out = await start.generate_all(jobs, project=project, dry_run=bool(body and body.dry_run))
+    return jobs.answer(out, status=status.HTTP_200_OK if out.dry_run else status.HTTP_202_ACCEPTED)
 
 
 @router.get("/{aid}/attempts", summary="The asset's images, newest first, with signed URLs")
@@ -68,25 +47,10 @@ async def list_attempts(
     "`view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.",
 )
 async def generate(
-    aid: uuid.UUID,
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-    body: GenerateIn | None = None,
+    aid: uuid.UUID, project: ProjectDep, jobs: JobsDep, body: GenerateIn | None = None
 ) -> JobEnvelope:
-    job = await jobs.start_generation(
-        session,
-        settings=settings,
-        project=project,
-        asset_id=aid,
-        view=body.view if body else None,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    return accepted(response, job)
+    view = body.view if body else None
+    return jobs.accepted(await start.start_generation(jobs, project=project, asset_id=aid, view=view))
 
 
 @router.post(
@@ -100,27 +64,13 @@ async def generate(
 async def upload(
     aid: uuid.UUID,
     project: ProjectDep,
-    session: SessionDep,
+    jobs: JobsDep,
     storage: StorageDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
     file: Annotated[UploadFile, File(description="The image file")],
-    idempotency_key: IdempotencyKey = None,
 ) -> JobEnvelope:
     # One byte over the limit is enough to know it is over: never read more than that.
-    data = await file.read(settings.max_upload_bytes + 1)
-    job = await jobs.start_upload(
-        session,
-        storage,
-        settings=settings,
-        project=project,
-        asset_id=aid,
-        data=data,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    return accepted(response, job)
+    data = await file.read(jobs.settings.max_upload_bytes + 1)
+    return jobs.accepted(await start.start_upload(jobs, storage, project=project, asset_id=aid, data=data))
 
 
 @router.post("/{aid}/attempts/{tid}/select", summary="Make this image the asset's image")
@@ -156,26 +106,8 @@ async def delete_attempt(
     description="The job's result offers three descriptions (`options.keep`, `.replace`, `.merge`); "
     "apply one with POST .../description/apply.",
 )
-async def describe(
-    aid: uuid.UUID,
-    tid: uuid.UUID,
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-) -> JobEnvelope:
-    job = await jobs.start_describe(
-        session,
-        settings=settings,
-        project=project,
-        asset_id=aid,
-        attempt_id=tid,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    return accepted(response, job)
+async def describe(aid: uuid.UUID, tid: uuid.UUID, project: ProjectDep, jobs: JobsDep) -> JobEnvelope:
+    return jobs.accepted(await start.start_describe(jobs, project=project, asset_id=aid, attempt_id=tid))
 
 
 @router.post(
@@ -187,5 +119,5 @@ async def describe(
 async def apply_description(
     aid: uuid.UUID, body: DescribeApply, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> AssetOut:
-    await jobs.apply_description(session, project, aid, body)
+    await start.apply_description(session, project, aid, body)
     return await read_asset(session, storage, project_id=project.id, asset_id=aid)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
-from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
-from services.api.responses import accepted, point_at_job
+from services.api.deps import ProjectDep, SessionDep
+from services.api.jobs import JobsDep
 from shared.costs import CostsOut, project_costs
-from shared.extraction import service, stage
+from shared.extraction import service
 from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, PreviewOut
 from shared.jobs.schemas import JobEnvelope
+from shared.projects import stage5
 
 router = APIRouter(prefix="/v1/projects/{pid}", tags=["extraction"])
 
@@ -18,18 +19,8 @@ router = APIRouter(prefix="/v1/projects/{pid}", tags=["extraction"])
     summary="Start pass 1: find the script's visual assets (extractor job)",
     description="Needs a style (409 `style_required`) and a script.",
 )
-async def start_preview(
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-) -> JobEnvelope:
-    job = await service.start_preview(
-        session, settings=settings, project=project, request_id=request_id, idempotency_key=idempotency_key
-    )
-    return accepted(response, job)
+async def start_preview(project: ProjectDep, jobs: JobsDep) -> JobEnvelope:
+    return jobs.accepted(await service.start_preview(jobs, project=project))
 
 
 @router.get("/extract/preview", summary="The latest preview, each entity matched against existing assets")
@@ -44,28 +35,9 @@ async def get_preview(project: ProjectDep, session: SessionDep) -> PreviewOut:
     description="Entities without a decision are kept. Deferred assets get no description spend until "
     "restored. Deleted entities are remembered and not offered as new again.",
 )
-async def confirm(
-    body: ConfirmIn,
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-) -> ConfirmOut:
-    out = await service.confirm(
-        session,
-        settings=settings,
-        project=project,
-        body=body,
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-    )
-    if out.job is not None:
-        point_at_job(response, out.job.id)
-    else:
-        response.status_code = status.HTTP_200_OK
-    return out
+async def confirm(body: ConfirmIn, project: ProjectDep, jobs: JobsDep) -> ConfirmOut:
+    out, job = await service.confirm(jobs, project=project, body=body)
+    return jobs.answer(out, status=status.HTTP_202_ACCEPTED if job else status.HTTP_200_OK, job=job)
 
 
 @router.get("/costs", summary="LLM and image spend, by job kind")
@@ -74,10 +46,10 @@ async def costs(project: ProjectDep, session: SessionDep) -> CostsOut:
 
 
 @router.post("/stages/5/lock", summary="Lock Stage 5 (needs a style and an active asset; images optional)")
-async def lock(project: ProjectDep, session: SessionDep) -> stage.StageOut:
-    return await stage.lock(session, project)
+async def lock(project: ProjectDep, session: SessionDep) -> stage5.StageOut:
+    return await stage5.lock(session, project)
 
 
 @router.post("/stages/5/unlock", summary="Unlock Stage 5 (always allowed)")
-async def unlock(project: ProjectDep, session: SessionDep) -> stage.StageOut:
-    return await stage.unlock(session, project)
+async def unlock(project: ProjectDep, session: SessionDep) -> stage5.StageOut:
+    return await stage5.unlock(session, project)

@@ -6,24 +6,24 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request, status
+from pydantic import ConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette.sse import EventSourceResponse
 
-from services.api.deps import CurrentUser, IdempotencyKey, RequestIdDep, SessionDep, SettingsDep
-from services.api.responses import accepted
+from services.api.deps import CurrentUser, SessionDep
+from services.api.jobs import JobsDep
 from shared.jobs import events
 from shared.jobs.schemas import JobEnvelope, JobOut
-from shared.jobs.service import cancel_job, create_job, get_owned_job, job_event, job_out
+from shared.jobs.service import cancel_job, get_owned_job, job_event, job_out
+from shared.jobs.tasks import NoopPayload, noop
 from shared.models import TERMINAL_STATUSES, Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-class PingIn(BaseModel):
+class PingIn(NoopPayload):
     model_config = ConfigDict(extra="forbid")
-    hold_ms: int = Field(default=0, ge=0, le=30_000, description="How long the worker holds the job")
 
 
 @router.get("/{jid}", summary="A job's state, progress, result or error, and cost")
@@ -37,10 +37,7 @@ async def get_job(jid: uuid.UUID, user: CurrentUser, session: SessionDep) -> Job
     description="A running job's results are discarded; a finished job is returned unchanged.",
 )
 async def cancel(jid: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request) -> JobOut:
-    job = await cancel_job(session, job_id=jid, owner_id=user)
-    if job.status == "cancelled":
-        await request.app.state.arq.publish(events.channel(jid), json.dumps(job_event(job), default=str))
-    return job_out(job)
+    return job_out(await cancel_job(session, job_id=jid, owner_id=user, redis=request.app.state.arq))
 
 
 @router.post(
@@ -49,27 +46,9 @@ async def cancel(jid: uuid.UUID, user: CurrentUser, session: SessionDep, request
     summary="Round-trip probe of the job pipeline",
     description="Creates a no-op job on the extractor queue; it succeeds as soon as a worker runs it.",
 )
-async def ping(
-    user: CurrentUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-    body: PingIn | None = None,
-) -> JobEnvelope:
-    payload = {"hold_ms": body.hold_ms} if body and body.hold_ms else {}
-    job = await create_job(
-        session,
-        settings=settings,
-        kind="noop",
-        owner_id=user,
-        project_id=None,
-        payload=payload,
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    return accepted(response, job)
+async def ping(jobs: JobsDep, body: PingIn | None = None) -> JobEnvelope:
+    payload = NoopPayload(hold_ms=body.hold_ms if body else 0)
+    return jobs.accepted(await jobs.start(noop, project=None, payload=payload))
 
 
 @router.get(

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Response, status
 
 from services.api.deps import CurrentUser, ProjectDep, SessionDep, StorageDep
 from shared.common import Page, PageParams, page_params
-from shared.db import after_commit
 from shared.projects import service
 from shared.projects.schemas import ProjectCreate, ProjectOut, ProjectPatch
+from shared.storage.cleanup import delete_after_commit
 
 router = APIRouter(prefix="/v1/projects", tags=["projects"])
 
@@ -45,7 +45,5 @@ async def patch_project(body: ProjectPatch, project: ProjectDep, session: Sessio
 
 @router.delete("/{pid}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a project and its images")
 async def delete_project(project: ProjectDep, session: SessionDep, storage: StorageDep) -> Response:
-    keys = await service.delete_project(session, project)
-    if keys:
-        after_commit(session, lambda: storage.delete_many(keys))
+    delete_after_commit(session, storage, await service.delete_project(session, project))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -2,15 +2,16 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
-from services.api.deps import IdempotencyKey, ProjectDep, RequestIdDep, SessionDep, SettingsDep
-from services.api.responses import point_at_job
+from services.api.deps import ProjectDep, SessionDep
+from services.api.jobs import JobsDep
 from shared.errors import PayloadTooLarge
-from shared.jobs.service import create_job, job_out
+from shared.jobs.service import job_out
 from shared.scripts import service
 from shared.scripts.parser import parse_script
 from shared.scripts.schemas import ScenesOut, ScriptAccepted, ScriptOut, ScriptPut
+from shared.scripts.tasks import ScriptRef, script_parse
 
 router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
 
@@ -24,14 +25,8 @@ router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
     "limit are parsed by the extractor worker (202 with the job).",
     responses={202: {"model": ScriptAccepted}, 201: {"model": ScriptOut}},
 )
-async def put_script(
-    body: ScriptPut,
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-) -> ScriptOut | ScriptAccepted:
+async def put_script(body: ScriptPut, project: ProjectDep, jobs: JobsDep) -> ScriptOut | ScriptAccepted:
+    settings, session = jobs.settings, jobs.session
     size = len(body.text.encode())
     if size > settings.max_script_bytes:
         raise PayloadTooLarge(
@@ -42,21 +37,12 @@ async def put_script(
     script = await service.add_version(session, project_id=project.id, text=body.text, fmt=body.format)
     if size <= settings.inline_parse_max_bytes:
         # Parsing is CPU work (tens of ms for a feature script); keep it off the event loop.
-        parsed = await asyncio.to_thread(parse_script, script.text, script.format)  # type: ignore[arg-type]
+        parsed = await asyncio.to_thread(parse_script, script.text, script.format)
         await service.write_scenes(session, script, parsed)
-        return service.script_out(script)
-    job = await create_job(
-        session,
-        settings=settings,
-        kind="script.parse",
-        owner_id=project.owner_id,
-        project_id=project.id,
-        payload={"script_id": str(script.id)},
-        request_id=request_id,
-    )
-    response.status_code = status.HTTP_202_ACCEPTED
-    point_at_job(response, job.id)
-    return ScriptAccepted(script=service.script_out(script), job=job_out(job))
+        return jobs.answer(service.script_out(script), status=status.HTTP_201_CREATED)
+    job = await jobs.start(script_parse, project=project, payload=ScriptRef(script_id=script.id))
+    accepted = ScriptAccepted(script=service.script_out(script), job=job_out(job))
+    return jobs.answer(accepted, status=status.HTTP_202_ACCEPTED, job=job)
 
 
 @router.get("/script", summary="The current script version, with its text")
@@ -69,27 +55,11 @@ async def get_script(project: ProjectDep, session: SessionDep) -> ScriptOut:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Re-parse the current version into scenes (extractor job)",
 )
-async def reparse_script(
-    project: ProjectDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    response: Response,
-    request_id: RequestIdDep,
-    idempotency_key: IdempotencyKey = None,
-) -> ScriptAccepted:
-    script = await service.require_current_script(session, project.id)
-    job = await create_job(
-        session,
-        settings=settings,
-        kind="script.parse",
-        owner_id=project.owner_id,
-        project_id=project.id,
-        payload={"script_id": str(script.id)},
-        idempotency_key=idempotency_key,
-        request_id=request_id,
-    )
-    point_at_job(response, job.id)
-    return ScriptAccepted(script=service.script_out(script), job=job_out(job))
+async def reparse_script(project: ProjectDep, jobs: JobsDep) -> ScriptAccepted:
+    script = await service.require_current_script(jobs.session, project.id)
+    job = await jobs.start(script_parse, project=project, payload=ScriptRef(script_id=script.id))
+    accepted = ScriptAccepted(script=service.script_out(script), job=job_out(job))
+    return jobs.answer(accepted, status=status.HTTP_202_ACCEPTED, job=job)
 
 
 @router.get("/scenes", summary="Scenes of the current script, each with its assets grouped by type")

@@ -1,4 +1,5 @@
-"""The Stage 5 gate: lock when the manifest is ready, unlock any time."""
+"""The Stage 5 gate, in one place: the style every image and extraction needs, the lock that freezes
+the asset manifest, and the check every Stage 5 write makes against it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,23 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict
-from shared.extraction.service import require_style
 from shared.models import AssetAttempt, Project, ProjectAsset
+from shared.styles.schemas import StyleSnapshot
+from shared.styles.service import resolve_style
+
+
+def ensure_unlocked(project: Project) -> None:
+    """Every write to the Stage 5 manifest (assets, links, images, scripts) checks this."""
+    if project.stage5_locked_at is not None:
+        raise Conflict("Stage 5 is locked; unlock it to change assets", code="stage_locked")
+
+
+async def require_style(session: AsyncSession, project: Project) -> StyleSnapshot:
+    """The project's resolved style; extraction and image generation refuse to start without one."""
+    style = await resolve_style(session, project)
+    if style is None:
+        raise Conflict("Choose the project's visual style first (PUT .../style)", code="style_required")
+    return style
 
 
 class ImagelessAsset(BaseModel):
@@ -44,7 +60,7 @@ async def _active(session: AsyncSession, project: Project) -> list[tuple[Project
 
 async def lock(session: AsyncSession, project: Project) -> StageOut:
     """Assets do not need images (seed 3A.4): imageless ones are allowed and listed."""
-    require_style(project)
+    await require_style(session, project)
     active = await _active(session, project)
     if not active:
         raise Conflict("Stage 5 needs at least one active asset", code="no_active_assets")

@@ -1,4 +1,5 @@
-"""Extraction job handlers: pass 1 (preview) and pass 2 (descriptions of kept assets)."""
+"""Extraction job kinds: pass 1 (``extract.preview``) and pass 2 (``extract.confirm`` after a
+confirm, ``asset.describe`` when a deferred asset is restored). Both run on the extractor."""
 
 from __future__ import annotations
 
@@ -6,67 +7,92 @@ import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal
 
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from shared.db import session_scope
 from shared.errors import NotFound
 from shared.extraction import offline, passes
+from shared.extraction.api_schemas import ConfirmSummary
 from shared.extraction.schemas import PreviewEntity
-from shared.jobs.runner import Handler, JobRun, LLMUsage
-from shared.llm.client import LLMCall, LLMClient
+from shared.jobs.registry import job_kind
+from shared.jobs.run import JobRun
 from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
 from shared.scripts.parser import ParsedScript, parse_script
+from shared.scripts.tasks import ScriptRef
 from shared.styles.service import resolve_style
 
-
-def _recorder(run: JobRun) -> passes.Record:
-    def record(call: LLMCall) -> None:
-        run.record_llm(
-            LLMUsage(
-                model=call.model,
-                purpose=call.purpose,
-                input_tokens=call.usage.input_tokens,
-                output_tokens=call.usage.output_tokens,
-                cache_write_tokens=call.usage.cache_creation_input_tokens,
-                cache_read_tokens=call.usage.cache_read_input_tokens,
-                cost_usd=call.cost_usd,
-                latency_ms=call.latency_ms,
-            )
-        )
-
-    return record
+Engine = Literal["llm", "offline"]
 
 
-async def _load_script(run: JobRun, script_id: uuid.UUID) -> tuple[Script, ParsedScript]:
+class KeyedEntity(PreviewEntity):
+    key: str = Field(description="Stable across extractions: use it in confirm decisions")
+
+
+class PreviewResult(BaseModel):
+    script_id: uuid.UUID
+    script_version: int
+    scene_count: int
+    engine: Engine
+    counts: dict[str, int]
+    entities: list[KeyedEntity]
+
+
+class DescribePayload(BaseModel):
+    asset_ids: list[uuid.UUID]
+
+
+class ConfirmPayload(DescribePayload):
+    script_id: uuid.UUID
+    summary: ConfirmSummary  # what the confirm did, replayed to the client with the job
+
+
+class DescribeResult(BaseModel):
+    described: int
+    kept_user_edits: int = Field(description="Descriptions the user edited meanwhile, left as they are")
+    engine: Engine
+
+
+async def _load_script(run: JobRun[ScriptRef]) -> tuple[Script, ParsedScript]:
     async with run.sessions() as session:
-        script = await session.get(Script, script_id)
+        script = await session.get(Script, run.payload.script_id)
     if script is None:
         raise NotFound("The script version no longer exists", code="script_missing")
-    parsed = await asyncio.to_thread(parse_script, script.text, script.format)  # type: ignore[arg-type]
+    parsed = await asyncio.to_thread(parse_script, script.text, script.format)
     return script, parsed
 
 
-async def extract_preview(run: JobRun) -> dict[str, Any]:
-    script, parsed = await _load_script(run, uuid.UUID(run.payload["script_id"]))
-    llm: LLMClient | None = run.ctx.get("llm")
-    entities = await passes.preview(parsed, settings=run.settings, llm=llm, record=_recorder(run))
-    keyed = [{"key": offline.entity_key(e.type, e.name), **e.model_dump(mode="json")} for e in entities]
-    return {
-        "script_id": str(script.id),
-        "script_version": script.version,
-        "scene_count": len(parsed.scenes),
-        "engine": "llm" if llm else "offline",
-        "counts": dict(Counter(e.type for e in entities)),
-        "entities": keyed,
-    }
+@job_kind("extract.preview", worker="extractor", payload=ScriptRef, result=PreviewResult)
+async def extract_preview(run: JobRun[ScriptRef]) -> PreviewResult:
+    script, parsed = await _load_script(run)
+    await run.progress(0.05, f"Parsed {len(parsed.scenes)} scenes")
+    llm = run.ctx.llm
+    entities = await passes.preview(parsed, settings=run.settings, llm=llm, record=run.record_llm)
+    return PreviewResult(
+        script_id=script.id,
+        script_version=script.version,
+        scene_count=len(parsed.scenes),
+        engine="llm" if llm else "offline",
+        counts=dict(Counter(e.type for e in entities)),
+        entities=[KeyedEntity(key=offline.entity_key(e.type, e.name), **e.model_dump()) for e in entities],
+    )
 
 
-async def describe_assets(run: JobRun) -> dict[str, Any]:
+@job_kind("extract.confirm", worker="extractor", payload=ConfirmPayload, result=DescribeResult)
+async def extract_confirm(run: JobRun[ConfirmPayload]) -> DescribeResult:
+    return await describe_assets(run)
+
+
+@job_kind("asset.describe", worker="extractor", payload=DescribePayload, result=DescribeResult)
+async def asset_describe(run: JobRun[DescribePayload]) -> DescribeResult:
+    return await describe_assets(run)
+
+
+async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload]) -> DescribeResult:
     """Pass 2 for the given assets. Descriptions the user edited meanwhile are not overwritten; the
     whole batch is written in one transaction together with the job's status."""
-    asset_ids = [uuid.UUID(a) for a in run.payload["asset_ids"]]
+    asset_ids = run.payload.asset_ids
     async with run.sessions() as session:
         project = await session.get(Project, run.project_id)
         if project is None:
@@ -97,7 +123,7 @@ async def describe_assets(run: JobRun) -> dict[str, Any]:
                 numbers.setdefault(aid, []).append(n)
     parsed = None
     if script_row is not None:
-        parsed = await asyncio.to_thread(parse_script, script_row.text, script_row.format)  # type: ignore[arg-type]
+        parsed = await asyncio.to_thread(parse_script, script_row.text, script_row.format)
     entities = [
         PreviewEntity(
             name=a.name,
@@ -108,19 +134,20 @@ async def describe_assets(run: JobRun) -> dict[str, Any]:
         )
         for a in assets
     ]
-    await run.progress(0.1)
+    await run.progress(0.1, f"Describing {len(entities)} assets")
+    llm = run.ctx.llm
     described = await passes.describe(
         parsed,
         entities,
         settings=run.settings,
-        llm=run.ctx.get("llm"),
+        llm=llm,
         style_hint=style.prompt_fragment if style else None,
         style_name=style.name if style else None,
-        record=_recorder(run),
+        record=run.record_llm,
     )
     now = datetime.now(UTC)
     written, kept_edits = 0, 0
-    async with session_scope(run.sessions) as session:
+    async with run.transaction() as session:
         for asset, d in zip(assets, described, strict=True):
             row = await session.scalar(
                 select(ProjectAsset).where(ProjectAsset.id == asset.id).with_for_update()
@@ -140,17 +167,8 @@ async def describe_assets(run: JobRun) -> dict[str, Any]:
             row.described_at = now
             row.version += 1
             written += 1
-        result = {
-            "described": written,
-            "kept_user_edits": kept_edits,
-            "engine": "llm" if run.ctx.get("llm") else "offline",
-        }
+        result = DescribeResult(
+            described=written, kept_user_edits=kept_edits, engine="llm" if llm else "offline"
+        )
         await run.complete(session, result)
     return result
-
-
-EXTRACTION_HANDLERS: dict[str, Handler] = {
-    "extract.preview": extract_preview,
-    "extract.confirm": describe_assets,
-    "asset.describe": describe_assets,
-}

@@ -1,0 +1,160 @@
+"""``JobRun``: what a handler gets. The claimed row's identity, its validated payload, the worker's
+context, and the few things a handler does to its row: report progress, record spend as it
+happens, and mark itself succeeded inside its own domain transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import structlog
+from pydantic import BaseModel
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.config import Settings
+from shared.db import session_scope
+from shared.jobs import events
+from shared.jobs.context import WorkerContext
+from shared.jobs.kinds import KindName
+from shared.llm.client import LLMCall
+from shared.models import Job, LLMCallRecord
+
+log = structlog.get_logger()
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class JobCancelled(Exception):
+    """The row left ``running`` for this delivery (cancelled by the user, or taken over by another
+    delivery after this worker was presumed dead) while the handler worked."""
+
+
+class TransientJobError(Exception):
+    """An upstream hiccup worth another delivery later (arq ``Retry``)."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(eq=False)
+class JobRun(Generic[P]):
+    id: uuid.UUID
+    kind: KindName
+    payload: P
+    owner_id: uuid.UUID
+    project_id: uuid.UUID | None
+    tries: int  # the fencing token: writes of an older delivery of this job are refused
+    ctx: WorkerContext
+    completed: bool = False
+    _spend: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.ctx.sessions
+
+    def transaction(self) -> Any:
+        """One domain transaction; jobs it starts are enqueued after it commits."""
+        return session_scope(self.ctx.sessions)
+
+    def _mine(self) -> Any:
+        return (Job.id == self.id) & (Job.status == "running") & (Job.tries == self.tries)
+
+    async def progress(self, fraction: float, message: str | None = None) -> None:
+        """Record progress (also a heartbeat); raises ``JobCancelled`` when the row is no longer
+        this delivery's."""
+        fraction = max(0.0, min(1.0, fraction))
+        now = datetime.now(UTC)
+        async with session_scope(self.sessions) as session:
+            hit = await session.scalar(
+                update(Job)
+                .where(self._mine())
+                .values(progress=fraction, progress_message=message, heartbeat_at=now, updated_at=now)
+                .returning(Job.id)
+            )
+        if hit is None:
+            raise JobCancelled(str(self.id))
+        await events.publish_job(
+            self.ctx.redis,
+            {
+                "id": str(self.id),
+                "kind": self.kind,
+                "project_id": str(self.project_id) if self.project_id else None,
+                "status": "running",
+                "progress": fraction,
+                "message": message,
+            },
+        )
+
+    # --- spend, recorded as it happens so a killed job's calls are still billed
+
+    def record_llm(self, call: LLMCall) -> None:
+        self._write_spend(call=call)
+
+    def add_cost(self, usd: float) -> None:
+        """Spend that is not an LLM call (an image generation)."""
+        if usd:
+            self._write_spend(usd=usd)
+
+    def _write_spend(self, *, call: LLMCall | None = None, usd: float = 0.0) -> None:
+        task = asyncio.get_running_loop().create_task(self._spend_row(call, usd))
+        self._spend.add(task)
+        task.add_done_callback(self._spend.discard)
+
+    async def _spend_row(self, call: LLMCall | None, usd: float) -> None:
+        try:
+            async with session_scope(self.sessions) as session:
+                values: dict[str, Any] = {}
+                if call is not None:
+                    session.add(LLMCallRecord.of(call, job_id=self.id, project_id=self.project_id))
+                    u = call.usage
+                    values = {
+                        "input_tokens": Job.input_tokens + u.input_tokens,
+                        "output_tokens": Job.output_tokens + u.output_tokens,
+                        "cache_write_tokens": Job.cache_write_tokens + u.cache_creation_input_tokens,
+                        "cache_read_tokens": Job.cache_read_tokens + u.cache_read_input_tokens,
+                    }
+                    usd = call.cost_usd
+                values["cost_usd"] = Job.cost_usd + Decimal(str(round(usd, 6)))
+                # Not guarded on status: money spent counts whatever became of the job.
+                await session.execute(update(Job).where(Job.id == self.id).values(**values))
+        except Exception as exc:
+            log.warning("job.spend.write_failed", job_id=str(self.id), error=repr(exc))
+
+    async def spend_written(self) -> None:
+        if self._spend:
+            await asyncio.gather(*list(self._spend), return_exceptions=True)
+
+    # --- the outcome
+
+    async def complete(self, session: AsyncSession, result: BaseModel) -> None:
+        """Mark the job succeeded inside the caller's transaction, so the domain writes and the
+        status commit together. Raises ``JobCancelled`` (rolling the writes back) when the row is no
+        longer this delivery's."""
+        now = datetime.now(UTC)
+        done = await session.scalar(
+            update(Job)
+            .where(self._mine())
+            .values(
+                status="succeeded",
+                progress=1.0,
+                progress_message=None,
+                result=result.model_dump(mode="json"),
+                error=None,
+                finished_at=now,
+                updated_at=now,
+            )
+            .returning(Job.id)
+        )
+        if done is None:
+            raise JobCancelled(str(self.id))
+        self.completed = True

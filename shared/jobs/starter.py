@@ -1,0 +1,50 @@
+"""Starting work: one object bound to a transaction, its owner and its request id.
+
+Domain services take a ``JobStarter`` and call ``await jobs.start(kind, project=..., payload=...)``;
+the API builds one per request (with the ``Idempotency-Key`` handling on top, see
+``services/api/jobs.py``), and a worker builds one for the jobs it schedules itself."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.config import Settings
+from shared.jobs.registry import JobKind
+from shared.jobs.service import create_job
+from shared.models import Job, Project
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class JobStarter:
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        settings: Settings,
+        owner_id: uuid.UUID,
+        request_id: str | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.owner_id = owner_id
+        self.request_id = request_id
+        self.started: list[Job] = []
+
+    async def start(self, kind: JobKind[P, Any], *, project: Project | None, payload: P) -> Job:
+        """A queued job row in this transaction, pushed to its queue after commit."""
+        job = await create_job(
+            self.session,
+            settings=self.settings,
+            kind=kind,
+            owner_id=self.owner_id,
+            project_id=project.id if project is not None else None,
+            payload=payload,
+            request_id=self.request_id,
+        )
+        self.started.append(job)
+        return job
