@@ -21,7 +21,7 @@ from PIL import Image
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.assets.service import ensure_unlocked as ensure_stage5_unlocked
+from shared.projects.stage5 import ensure_unlocked as ensure_stage5_unlocked
 from shared.attempts.schemas import AttemptOut
 from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, attempt_out, store_image
 from shared.db import after_commit
