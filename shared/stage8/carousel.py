@@ -21,13 +21,13 @@ from PIL import Image
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.projects.stage5 import ensure_unlocked as ensure_stage5_unlocked
 from shared.attempts.schemas import AttemptOut
 from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, attempt_out, store_image
 from shared.db import after_commit
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import Project, Scene, SceneInstanceAttempt
+from shared.projects.stage5 import ensure_unlocked as ensure_stage5_unlocked
 from shared.stage8 import repository as repo
 from shared.stage8.gate import ensure_stage8_unlocked
 from shared.stage8.schemas import InstanceAttemptList, InstanceAttemptOut, ReferenceUsed

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.errors import ValidationFailed
 from shared.models import AssetAttempt, Scene, SceneAssetInstance, SceneInstanceAttempt
 from shared.stage8 import repository as repo
-from shared.stage8.schemas import ChainItem, ReferenceChain, SceneImage
+from shared.stage8.schemas import ChainItem, ImageKind, ReferenceChain, SceneImage
 from shared.storage.base import Storage
 
 
@@ -91,23 +91,46 @@ class References:
         )
 
     def default(self, asset_id: uuid.UUID, storage: Storage) -> SceneImage | None:
-        if asset_id in self.earlier:
-            number, attempt = self.earlier[asset_id]
-            return instance_image(attempt, number, storage)
-        master = self.masters.get(asset_id)
-        return master_image(master, storage) if master else None
+        picked = self._default(asset_id)
+        return _image(picked, storage) if picked else None
 
     def resolve(self, instance: SceneAssetInstance, storage: Storage) -> tuple[SceneImage | None, bool]:
         """The instance's reference and whether it is the user's pin (else the default)."""
+        picked, pinned = self.pick(instance)
+        return (_image(picked, storage) if picked else None), pinned
+
+    def pick(self, instance: SceneAssetInstance) -> tuple[Picked | None, bool]:
+        """The attempt row behind the instance's reference (what a generation sends the provider)."""
         if instance.reference_kind == "master" and instance.asset_id in self.masters:
-            return master_image(self.masters[instance.asset_id], storage), True
+            return Picked("master", None, self.masters[instance.asset_id]), True
         if instance.reference_kind == "instance" and instance.reference_attempt_id is not None:
             target = self.targets.get(instance.reference_attempt_id)
             if target is not None and pin_in_chain(
                 target, asset_id=instance.asset_id, script_id=self.script_id, position=self.position
             ):
-                return instance_image(target[0], target.number, storage), True
-        return self.default(instance.asset_id, storage), False
+                return Picked("instance", target.number, target[0]), True
+        return self._default(instance.asset_id), False
+
+    def _default(self, asset_id: uuid.UUID) -> Picked | None:
+        if asset_id in self.earlier:
+            number, attempt = self.earlier[asset_id]
+            return Picked("instance", number, attempt)
+        master = self.masters.get(asset_id)
+        return Picked("master", None, master) if master else None
+
+
+@dataclass(frozen=True, slots=True)
+class Picked:
+    kind: ImageKind
+    scene_number: int | None
+    attempt: AssetAttempt | SceneInstanceAttempt
+
+
+def _image(picked: Picked, storage: Storage) -> SceneImage:
+    if isinstance(picked.attempt, AssetAttempt):
+        return master_image(picked.attempt, storage)
+    assert picked.scene_number is not None  # an instance image always has its scene
+    return instance_image(picked.attempt, picked.scene_number, storage)
 
 
 async def reference_chain(

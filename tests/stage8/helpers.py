@@ -57,8 +57,9 @@ class Stage8:
         sessions: async_sessionmaker[AsyncSession],
         *,
         text: str | None = None,
+        style: bool = True,
     ) -> Stage8:
-        pid = await env.project(auth)
+        pid = await env.project(auth, style=style)
         r = await put_script(env.client, auth, pid, text or script(LANTERN, HARBOUR, STAIRS))
         assert r.status_code == 201, r.text
         return cls(env, auth, sessions, pid)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
+from services.api.jobs import JobsDep
 from shared.attempts.schemas import AttemptOut
-from shared.stage8 import carousel, chain, gate, service
+from shared.jobs.schemas import JobEnvelope
+from shared.stage8 import carousel, chain, gate, service, start
 from shared.stage8.schemas import (
     AddToScene,
     InstanceAttemptList,
@@ -169,6 +171,40 @@ async def list_attempts(
 ) -> InstanceAttemptList:
     scene = await service.require_scene(session, project, sid)
     return await carousel.list_attempts(session, storage, scene, iid, cap=settings.instance_attempt_cap)
+
+
+@router.post(
+    INSTANCE + "/attempts/generate",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Generate a scene image (job)",
+    description="Prompt: the asset's description + `visual_state` + the project's style + the type's rules, "
+    "at the type's size; the instance's `reference` image is sent to the provider. The new image becomes "
+    "selected (and `use_master_as_is` turns off); at the cap (`instance_attempt_cap`) the oldest unselected "
+    "one is evicted. 409 `style_required` without a style. " + LOCKED,
+)
+async def generate(sid: uuid.UUID, iid: uuid.UUID, project: ProjectDep, jobs: JobsDep) -> JobEnvelope:
+    return jobs.accepted(await start.start_generation(jobs, project=project, scene_id=sid, instance_id=iid))
+
+
+@router.post(
+    INSTANCE + "/attempts/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Upload a scene image (job)",
+    description="Multipart `file`: PNG, JPEG or WebP recognised from the content (415 `unsupported_image`), "
+    "at most `max_upload_bytes` (413). Same validation and sanitising as Stage 5 uploads. " + LOCKED,
+)
+async def upload(
+    sid: uuid.UUID,
+    iid: uuid.UUID,
+    project: ProjectDep,
+    jobs: JobsDep,
+    storage: StorageDep,
+    file: Annotated[UploadFile, File(description="The image file")],
+) -> JobEnvelope:
+    # One byte over the limit is enough to know it is over: never read more than that.
+    data = await file.read(jobs.settings.max_upload_bytes + 1)
+    job = await start.start_upload(jobs, storage, project=project, scene_id=sid, instance_id=iid, data=data)
+    return jobs.accepted(job)
 
 
 @router.post(
