@@ -89,11 +89,17 @@ async def remap_instances(
                 SceneAssetInstance.project_id == project_id,
                 or_(SceneAssetInstance.scene_id.is_(None), SceneAssetInstance.scene_id.in_(old_scene_ids)),
             )
-            .order_by(SceneAssetInstance.scene_id.is_(None), SceneAssetInstance.updated_at.desc())
+            .order_by(SceneAssetInstance.updated_at.desc())
             .with_for_update()
         )
     )
     candidates = [i for i in candidates if i.scene_id not in new_ids]
+    # When an asset has two candidates for one new scene (a stale leftover and the instance the
+    # user worked on last), the latter wins and the leftover stays stale. Across versions that is
+    # the one still on an old scene row; in a re-parse (same script) it is one the re-parse just
+    # detached. The sort is stable, so most recently updated first within each group.
+    reparse = old_script_id == new_script_id
+    candidates.sort(key=lambda i: (i.scene_id is None) != reparse)
     taken: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
     if new_ids:
         existing = await session.execute(
@@ -108,8 +114,6 @@ async def remap_instances(
 
     mapping = match_scenes(sorted({where(i) for i in candidates}, key=lambda o: o.position), new_scenes)
     moved = 0
-    # Instances still on a scene row come first: when an asset has a stale leftover and a current
-    # instance that both match one new scene, the current one wins and the leftover stays stale.
     for inst in candidates:
         target = mapping.get(where(inst))
         if target is None or (inst.asset_id, target.id) in taken:
