@@ -76,18 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
-    for module in (
-        health,
-        projects,
-        styles,
-        scripts,
-        extraction,
-        attempts,
-        assets,
-        library,
-        jobs,
-        files,
-        stage8,
-    ):
+    for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
         app.include_router(module.router)
+    app.include_router(stage8.router)
     return app
