@@ -22,6 +22,7 @@ from services.api.routers import (
     library,
     projects,
     scripts,
+    stage8,
     styles,
 )
 from shared.config import Settings, get_settings
@@ -79,4 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_errors(m.router for m in modules)
     for module in modules:
         app.include_router(module.router)
+    app.include_router(stage8.router)
     return app
