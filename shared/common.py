@@ -1,13 +1,34 @@
-"""Small shapes every domain shares: pages of results."""
+"""Small shapes every domain shares: pages of results, and input types bounded to their columns.
+
+Every integer a client sends ends up compared with, or written to, an ``integer`` (int4) or
+``bigint`` column; PostgreSQL refuses a value out of range with an error the API would turn into a
+500. The bounded types below turn such input into a 422 before any query runs.
+
+No FastAPI here: a plain dependency's scalar parameters are query parameters, and the ``Field``
+constraints inside ``Annotated`` are validated (and documented) by FastAPI all the same."""
 
 from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+
+from shared.errors import ValidationFailed
 
 T = TypeVar("T")
+
+INT32_MAX = 2**31 - 1
+# A PostgreSQL ``integer`` column, or a count/position compared with one.
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
+PositiveInt32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
+# Scene numbers are 1-based and stored in an ``integer`` column.
+SceneNumber = PositiveInt32
+
+# When the app's settings are not reachable (a bare call outside a request).
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 200
 
 
 class Page(BaseModel, Generic[T]):
@@ -23,7 +44,27 @@ class PageParams(BaseModel):
 
 
 async def page_params(
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    request: Request,
+    limit: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=INT32_MAX,
+            description="Page size: `page_size_default` if absent; `page_size_max` at most",
+        ),
+    ] = None,
+    # OFFSET is a bigint in PostgreSQL, but no listing has more than an int32 of rows: a larger
+    # offset is a client bug, told as such rather than an empty page (or an overflow).
+    offset: Annotated[int, Field(ge=0, le=INT32_MAX, description="Items to skip")] = 0,
 ) -> PageParams:
+    settings = getattr(request.app.state, "settings", None)
+    default = getattr(settings, "page_size_default", PAGE_SIZE_DEFAULT)
+    maximum = getattr(settings, "page_size_max", PAGE_SIZE_MAX)
+    if limit is None:
+        limit = default
+    if limit > maximum:
+        raise ValidationFailed(
+            f"limit is at most {maximum}",
+            details=[{"loc": ["query", "limit"], "msg": f"at most {maximum}", "type": "less_than_equal"}],
+        )
     return PageParams(limit=limit, offset=offset)

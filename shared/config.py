@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_audience: str | None = None  # Supabase tokens carry aud="authenticated"; None: not checked
+    # /metrics asks for this bearer token when set; unset, it is served in development and test only.
+    metrics_token: SecretStr | None = None
     max_body_bytes: int = 2 * 1024 * 1024
     max_script_bytes: int = 1024 * 1024
     inline_parse_max_bytes: int = 512 * 1024  # bigger scripts are parsed by the extractor worker
@@ -106,6 +108,9 @@ class Settings(BaseSettings):
     image_max_retries: int = 3
     image_timeout_s: float = 120.0
     attempt_cap: int = Field(default=4, ge=1, le=32)
+    instance_attempt_cap: int = Field(default=4, ge=1, le=32)  # Stage 8: per scene instance
+    # A scene instance removed from its scene keeps its images this long (re-adding brings them back).
+    instance_purge_after_days: int = Field(default=30, ge=0)
     upload_max_side: int = 2048
     upload_max_pixels: int = 50_000_000
     thumbnail_side: int = 320

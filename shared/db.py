@@ -1,7 +1,35 @@
 """Async engine and session helpers.
 
 Only boundaries commit: the API's request dependency and ``session_scope()`` in jobs. Sessions use
-``expire_on_commit=False`` so objects stay readable after commit without surprise I/O."""
+``expire_on_commit=False`` so objects stay readable after commit without surprise I/O.
+
+Lock order
+----------
+Every transaction that locks more than one row takes its locks in this order, and each lock is the
+weakest that keeps its invariant, so no two transactions can wait on each other in a cycle
+(PostgreSQL would abort one with ``deadlock detected``). Helpers: ``shared/projects/locks.py``.
+
+1. The project row.
+   - ``FOR NO KEY UPDATE`` by the project-wide writers: a new script version (its number) and
+     ``extract/confirm`` (one reconciliation at a time). They serialize among themselves but do
+     not block the ``FOR KEY SHARE`` that every insert referencing the project takes (jobs,
+     attempts, assets). Confirm took ``FOR UPDATE`` before, which blocks that key-share: an image
+     job holding an asset lock and inserting its attempt then waited on confirm, which waited on
+     the asset -> deadlock.
+   - ``FOR KEY SHARE`` by writers that insert rows referencing the project while holding an asset
+     lock (``add_attempt``): taken explicitly *before* the asset lock, so a project delete
+     (``FOR UPDATE`` then cascading into the assets) is waited for, never crossed.
+   - ``FOR UPDATE`` only by ``DELETE`` of the project (implicit).
+   Never lock the project while holding an asset lock.
+2. Asset rows (``project_assets``), several in ascending id order (``merge_assets``,
+   ``lock_project_for_confirm``). ``FOR UPDATE`` where the row may be deleted (merge, delete,
+   confirm); ``FOR NO KEY UPDATE`` for carousel writes (``add_attempt``), which still conflicts
+   with the former and with itself but lets scene links referencing the asset be inserted.
+3. Rows under one asset: its attempts (cap, selection, numbering; the numbering trigger re-locks
+   the asset row the writer already holds) and its scene links.
+4. Job rows: status updates by the runner (plain UPDATE, i.e. NO KEY UPDATE), referenced by
+   attempts (KEY SHARE): compatible, so jobs never wait on carousel writers.
+"""
 
 from __future__ import annotations
 

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_DB = os.environ.get("FILMASSETS_TEST_DB", f"filmassets_test_{os.getpid()}")
 REDIS_DB = int(os.environ.get("FILMASSETS_TEST_REDIS_DB", "14"))
 TABLES = (
+    "scene_instance_attempts",
+    "scene_asset_instances",
     "llm_calls",
     "asset_attempts",
     "asset_scene_links",

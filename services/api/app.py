@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from services.api.errors import ERROR_RESPONSES, install_error_handlers
+from services.api.errors import document_errors, install_error_handlers, refuse_nul
 from services.api.jobs import install_replay_handler
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.outages import install_outage_handlers
@@ -22,6 +22,7 @@ from services.api.routers import (
     library,
     projects,
     scripts,
+    stage8,
     styles,
 )
 from shared.config import Settings, get_settings
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Screenplay -> scenes -> visual assets -> reference images, for AI film pre-production.",
         lifespan=lifespan,
-        responses=ERROR_RESPONSES,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
-    for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
+    modules = (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files)
+    document_errors(m.router for m in modules)
+    for module in modules:
         app.include_router(module.router)
+    app.include_router(stage8.router)
     return app

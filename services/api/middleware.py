@@ -1,7 +1,14 @@
-"""Pure ASGI middleware: request id + access log + Prometheus timings, and a body-size limit.
+"""Pure ASGI middleware: request id + access log + Prometheus timings + the last-resort 500, and a
+body-size limit.
 
 Pure ASGI rather than BaseHTTPMiddleware so streaming responses (SSE) and bodies pass through
-without buffering."""
+without buffering.
+
+The catch-all for unexpected exceptions lives here, not in an ``exception_handler(Exception)``:
+Starlette runs that handler in its ServerErrorMiddleware, outside every user middleware, so the
+request id was already unbound (no id in the log line nor in the response) and the exception was
+re-raised to the server, which then closed the keep-alive connection. Answering here keeps the id
+on both and lets the connection serve the next request."""
 
 from __future__ import annotations
 
@@ -49,8 +56,25 @@ class RequestContextMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            try:
+                await self.app(scope, receive, send_tracking)
+            except Exception as exc:
+                log.exception("api.request.crashed", error=repr(exc), method=scope["method"])
+                if started:
+                    # Headers are gone (a stream broke half-way): only the server can end it.
+                    raise
+                await error_response(500, "internal_error", "Something went wrong on our side")(
+                    scope, receive, send_wrapper
+                )
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.common import PositiveInt32, SceneNumber
+
 AssetType = Literal["character", "prop", "location", "extra_archetype"]
 AssetStatus = Literal["active", "deferred", "all"]
-SceneNumbers = list[int]
+SceneNumbers = list[SceneNumber]
 
 IMAGE_EXAMPLE: dict[str, Any] = {
     "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
@@ -62,7 +64,7 @@ class AssetCreate(BaseModel):
     image_prompt: str | None = Field(
         default=None, max_length=4000, description="Your own image prompt; null: built from the description"
     )
-    scene_numbers: list[int] = Field(
+    scene_numbers: list[SceneNumber] = Field(
         default_factory=list, max_length=2000, description="Scenes it appears in (1-based)"
     )
     deferred: bool = Field(default=False, description="Create it set aside (hidden from the active list)")
@@ -82,11 +84,11 @@ class AssetPatch(BaseModel):
     description: str | None = Field(default=None, max_length=8000, description="New visual description")
     aliases: list[str] | None = Field(default=None, max_length=50, description="Replaces the aliases")
     image_prompt: str | None = Field(default=None, max_length=4000, description="New image prompt")
-    scene_numbers: list[int] | None = Field(
+    scene_numbers: list[SceneNumber] | None = Field(
         default=None, max_length=2000, description="Replaces the scenes it appears in"
     )
     deferred: bool | None = Field(default=None, description="Set aside (true) or bring back (false)")
-    version: int | None = Field(
+    version: PositiveInt32 | None = Field(
         default=None, description="Send the version you read to detect concurrent edits"
     )
 

@@ -1,6 +1,6 @@
 """Attempt queries. Anything that changes an asset's carousel first takes the asset row's lock
 (``lock_asset``): that one lock serializes the cap, the numbering and the selection flip across
-every API request and imagegen process."""
+every API request and imagegen process. See the lock order in ``shared/db.py``."""
 
 from __future__ import annotations
 
@@ -19,8 +19,17 @@ IMAGE_JOB_KINDS = ("image.generate", "image.upload")
 async def lock_asset(
     session: AsyncSession, *, asset_id: uuid.UUID, project_id: uuid.UUID | None = None
 ) -> ProjectAsset | None:
-    """``SELECT ... FOR UPDATE`` on the asset; None when it no longer exists (or is in another project)."""
-    q = select(ProjectAsset).where(ProjectAsset.id == asset_id).with_for_update()
+    """``SELECT ... FOR NO KEY UPDATE`` on the asset; None when it no longer exists (or is in another
+    project). NO KEY UPDATE is enough to serialize carousel writers (it conflicts with itself and
+    with the ``FOR UPDATE`` of select/delete/merge) and, unlike FOR UPDATE, lets scene links and
+    other rows referencing the asset be inserted meanwhile. ``populate_existing``: the counter may
+    have moved since the session last read the row."""
+    q = (
+        select(ProjectAsset)
+        .where(ProjectAsset.id == asset_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
     if project_id is not None:
         q = q.where(ProjectAsset.project_id == project_id)
     return await session.scalar(q)
@@ -44,11 +53,9 @@ async def get(session: AsyncSession, *, asset_id: uuid.UUID, attempt_id: uuid.UU
     )
 
 
-async def next_number(session: AsyncSession, asset_id: uuid.UUID) -> int:
-    top = await session.scalar(
-        select(func.max(AssetAttempt.attempt_number)).where(AssetAttempt.asset_id == asset_id)
-    )
-    return int(top or 0) + 1
+async def project_of_asset(session: AsyncSession, asset_id: uuid.UUID) -> uuid.UUID | None:
+    """Unlocked read: which project to key-share before the asset lock (see ``add_attempt``)."""
+    return await session.scalar(select(ProjectAsset.project_id).where(ProjectAsset.id == asset_id))
 
 
 async def eviction_order(session: AsyncSession, asset_id: uuid.UUID) -> Sequence[AssetAttempt]:

@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
-from shared.db import after_commit
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
+from shared.projects.locks import share_project_key
 from shared.projects.stage5 import ensure_unlocked
 from shared.storage.base import Storage
+from shared.storage.cleanup import delete_after_commit
 
 log = structlog.get_logger()
 
@@ -99,11 +100,6 @@ def object_keys(attempts: list[AssetAttempt]) -> list[str]:
     return [k for a in attempts for k in (a.storage_key, a.thumbnail_key) if k]
 
 
-def delete_after_commit(session: AsyncSession, storage: Storage, keys: list[str]) -> None:
-    if keys:
-        after_commit(session, lambda: storage.delete_many(keys))
-
-
 @dataclass(frozen=True, slots=True)
 class StoredImage:
     """An image and its thumbnail already in storage, waiting for their attempt row."""
@@ -156,10 +152,18 @@ async def add_attempt(
     """Insert a new, selected attempt, evicting the oldest unselected ones down to ``cap``.
     Returns it and the evicted attempts, or None when the asset no longer exists (the caller
     then discards its stored objects)."""
+    # Lock order (shared/db.py): the project before the asset. The attempt's foreign key will take
+    # FOR KEY SHARE on the project anyway; taking it first means a project delete (which holds the
+    # project, then deletes its assets) is waited for instead of deadlocking with this asset lock.
+    project_id = await repo.project_of_asset(session, asset_id)
+    if project_id is None or not await share_project_key(session, project_id):
+        return None
     asset = await repo.lock_asset(session, asset_id=asset_id)
     if asset is None:
         return None
-    number = await repo.next_number(session, asset_id)  # before eviction: numbers are never reused
+    # The asset's counter, read under its lock: never a number a deleted attempt had (the trigger
+    # of migration 0003 moves the counter past it on insert).
+    number = asset.next_attempt_number
     existing = await repo.eviction_order(session, asset_id)
     evicted = list(existing[: max(0, len(existing) - cap + 1)])
     if evicted:

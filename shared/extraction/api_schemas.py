@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.common import SceneNumber
 from shared.extraction.schemas import EntityMention, EntityType
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 
@@ -91,7 +92,9 @@ class DecisionIn(BaseModel):
         default=None, min_length=1, max_length=200, description="Rename it as you keep it"
     )
     type: EntityType | None = Field(default=None, description="Change its type as you keep it")
-    scene_numbers: list[int] | None = Field(default=None, description="Replace the scenes found for it")
+    scene_numbers: list[SceneNumber] | None = Field(
+        default=None, max_length=2000, description="Replace the scenes found for it"
+    )
 
 
 class ConfirmIn(BaseModel):

@@ -17,6 +17,7 @@ from shared.extraction.tasks import ConfirmPayload, PreviewResult, extract_confi
 from shared.jobs.service import job_out
 from shared.jobs.starter import JobStarter
 from shared.models import DismissedEntity, Job, Project, ProjectAsset, Script
+from shared.projects.locks import lock_project_for_confirm
 from shared.projects.stage5 import ensure_unlocked, require_style
 from shared.scripts.service import current_script, require_current_script
 from shared.scripts.tasks import ScriptRef
@@ -125,8 +126,9 @@ async def confirm(jobs: JobStarter, *, project: Project, body: ConfirmIn) -> tup
             code="unknown_entity",
             details={"keys": unknown[:50]},
         )
-    # One confirm at a time per project: the asset rows are locked for the reconciliation.
-    await session.scalar(select(Project.id).where(Project.id == project.id).with_for_update())
+    # One confirm at a time per project (FOR NO KEY UPDATE: attempt inserts are not blocked),
+    # then its assets in id order, like merges (lock order in shared/db.py).
+    await lock_project_for_confirm(session, project.id)
     assets = await _assets(session, project.id, lock=True)
     plan = reconcile.Plan(
         entities=entities,

@@ -15,6 +15,8 @@ KindName = Literal[
     "attempt.describe",
     "image.generate",
     "image.upload",
+    "scene_image.generate",
+    "scene_image.upload",
     "storage.sweep",
 ]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]

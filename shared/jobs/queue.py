@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import result_key_prefix
 from redis.asyncio import ConnectionPool
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -106,12 +107,17 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
     pending.append(Pending(job.id, job.kind, job.queue))
 
 
-async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str, *, notify: bool = True) -> bool:
+async def enqueue(
+    pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str, *, notify: bool = True, again: bool = False
+) -> bool:
     """Push one job to arq with ``_job_id`` = row id; the arq function is named after the kind.
     False when Redis is unreachable; arq ignores a duplicate id, so pushing one row twice is
-    harmless."""
+    harmless. ``again`` (the relay, for rows the database says are unfinished) first drops a result
+    arq may keep of an earlier delivery, which would otherwise make arq refuse the id for a minute."""
     try:
         async with asyncio.timeout(3):
+            if again:
+                await pool.delete(result_key_prefix + str(job_id))
             await pool.enqueue_job(kind, str(job_id), _job_id=str(job_id), _queue_name=queue)
     except Exception as exc:
         log.warning("job.enqueue.deferred", job_id=str(job_id), kind=kind, error=repr(exc))

@@ -29,6 +29,7 @@ TASK_MODULES = (
     "shared.scripts.tasks",
     "shared.extraction.tasks",
     "shared.attempts.tasks",
+    "shared.stage8.tasks",
     "shared.storage.tasks",
 )
 

@@ -106,7 +106,7 @@ async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> s
         if not is_outage(exc):
             raise
         log.warning("job.claim.deferred", job_id=job_id, error=repr(exc))
-        raise Retry(defer=ctx.settings.job_retry_defer_s) from exc
+        raise Retry(defer=_outage_backoff(ctx.settings.job_retry_defer_s, 1)) from exc
     if job is None:
         async with ctx.sessions() as session:
             status = await session.scalar(select(Job.status).where(Job.id == jid))
@@ -181,7 +181,7 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
             # The database went away mid-job: nothing of it committed. arq delivers it again later
             # (the row is still ours, 'running'; the next claim takes it over).
             log.warning("job.run.deferred", error=repr(exc))
-            raise Retry(defer=settings.job_retry_defer_s) from exc
+            raise Retry(defer=_outage_backoff(settings.job_retry_defer_s, run.tries)) from exc
         log.exception("job.run.crashed")
         await _finish(
             run,
@@ -193,6 +193,11 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
         beat.cancel()
         with contextlib.suppress(BaseException):
             await beat
+
+
+def _outage_backoff(base_s: float, attempt: int) -> float:
+    """Deferral while the database is away: grows with the attempt, capped at 30 s."""
+    return float(min(30.0, base_s * 2 ** min(attempt, 8)))
 
 
 async def _handle(run: JobRun[Any], kind: JobKind[Any, Any]) -> dict[str, Any]:

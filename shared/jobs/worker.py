@@ -33,6 +33,7 @@ log = structlog.get_logger()
 
 Hook = Callable[[WorkerContext], Awaitable[None]]
 CONTEXT_KEY = "worker"
+ARQ_MAX_DELIVERIES = 1000
 
 
 def context_of(ctx: dict[str, Any]) -> WorkerContext:
@@ -46,7 +47,9 @@ def _arq_function(kind: JobKind[Any, Any], settings: Settings) -> Function:
 
     task.__qualname__ = task.__name__ = kind.name
     timeout = (kind.timeout_s or settings.job_timeout_s) + 5  # our own timeout fires first
-    return func(task, name=kind.name, timeout=timeout, max_tries=settings.job_max_tries + 2)
+    # arq counts every delivery, also a deferral while the database is away (which never claimed
+    # the row); the row's own ``tries`` and ``max_tries`` decide when a job has been tried enough.
+    return func(task, name=kind.name, timeout=timeout, max_tries=ARQ_MAX_DELIVERIES)
 
 
 async def _build_context(ctx: dict[str, Any], worker: WorkerName, settings: Settings) -> WorkerContext:
@@ -127,7 +130,7 @@ def build_worker_settings(
         "max_jobs": concurrency,
         "job_timeout": settings.job_timeout_s + 5,
         "keep_result": 60,
-        "max_tries": settings.job_max_tries + 2,
+        "max_tries": ARQ_MAX_DELIVERIES,
         "health_check_interval": 10,
         # One key per host, so a pod's probe (``arq --check`` run inside it) sees its own worker,
         # not any healthy worker on the same queue.

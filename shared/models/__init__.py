@@ -13,6 +13,7 @@ from shared.models.base import Base
 from shared.models.job import JOB_STATUSES, TERMINAL_STATUSES, IdempotencyKey, Job, LLMCallRecord
 from shared.models.project import ASPECT_RATIOS, Project, StyleCapsule
 from shared.models.script import SCRIPT_FORMATS, Scene, Script
+from shared.models.stage8 import SceneAssetInstance, SceneInstanceAttempt
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -32,6 +33,8 @@ __all__ = [
     "Project",
     "ProjectAsset",
     "Scene",
+    "SceneAssetInstance",
+    "SceneInstanceAttempt",
     "Script",
     "StyleCapsule",
 ]

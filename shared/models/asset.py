@@ -58,6 +58,11 @@ class ProjectAsset(Base):
     described_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     description_edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The number the next image of this asset gets. Kept by a trigger on asset_attempts (migration
+    # 0003): any insert, or move by a merge, of an attempt with a number below it gets this number
+    # instead, and the counter moves past it. Numbers are thus unique and increasing per asset for
+    # ever, deletions and merges included, whatever the writing code computes.
+    next_attempt_number: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     created_at: Mapped[datetime] = created_at_col()
     updated_at: Mapped[datetime] = updated_at_col()
 

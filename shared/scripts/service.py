@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import NotFound
 from shared.models import AssetSceneLink, ProjectAsset, Scene, Script
+from shared.projects.locks import lock_project_exclusive_writes
 from shared.scripts.parser import ParsedScript, detect_format, parse_script
 from shared.scripts.schemas import Dependencies, DependencyOut, SceneOut, ScriptOut
 
@@ -28,7 +29,12 @@ async def require_current_script(session: AsyncSession, project_id: uuid.UUID) -
 
 
 async def add_version(session: AsyncSession, *, project_id: uuid.UUID, text: str, fmt: str | None) -> Script:
-    """Store a new version (the previous ones stay). Scenes are written by ``write_scenes``."""
+    """Store a new version (the previous ones stay). Scenes are written by ``write_scenes``.
+
+    The next number is read under the project's ``FOR NO KEY UPDATE`` lock (held until commit), so
+    concurrent PUTs get consecutive versions instead of racing to the same one (which the unique
+    constraint turned into a 500). That lock does not block jobs or assets referencing the project."""
+    await lock_project_exclusive_writes(session, project_id)
     last = await session.scalar(select(func.max(Script.version)).where(Script.project_id == project_id))
     script = Script(
         id=uuid.uuid4(),

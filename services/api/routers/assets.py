@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import ProjectDep, SessionDep, StorageDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
 from services.api.rendering import json_of
 from shared.assets import library, service
@@ -44,7 +45,12 @@ async def list_assets(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add an asset by hand (source=manual)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an asset by hand (source=manual)",
+    responses=error_responses(409),
+)
 async def create_asset(
     body: AssetCreate, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> AssetOut:
@@ -52,7 +58,7 @@ async def create_asset(
     return await service.read_asset(session, storage, project_id=project.id, asset_id=asset.id)
 
 
-@router.get("/{aid}", summary="One asset")
+@router.get("/{aid:uuid}", summary="One asset")
 async def get_asset(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> AssetOut:
@@ -60,9 +66,10 @@ async def get_asset(
 
 
 @router.patch(
-    "/{aid}",
+    "/{aid:uuid}",
     summary="Edit an asset",
     description="Send `version` to refuse the edit (409 `version_conflict`) if someone changed it meanwhile.",
+    responses=error_responses(409),
 )
 async def patch_asset(
     aid: uuid.UUID, body: AssetPatch, project: ProjectDep, session: SessionDep, storage: StorageDep
@@ -71,7 +78,12 @@ async def patch_asset(
     return await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
 
 
-@router.delete("/{aid}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an asset and its images")
+@router.delete(
+    "/{aid:uuid}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an asset and its images",
+    responses=error_responses(409),
+)
 async def delete_asset(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> Response:
@@ -79,7 +91,11 @@ async def delete_asset(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{aid}/defer", summary="Set aside for now: hidden from the active list, scenes kept")
+@router.post(
+    "/{aid:uuid}/defer",
+    summary="Set aside for now: hidden from the active list, scenes kept",
+    responses=error_responses(409),
+)
 async def defer_asset(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> AssetOut:
@@ -93,9 +109,10 @@ class RestoreOut(BaseModel):
 
 
 @router.post(
-    "/{aid}/restore",
+    "/{aid:uuid}/restore",
     summary="Bring a deferred asset back",
     description="Restoring an asset that was deferred before its description pass starts that pass.",
+    responses=error_responses(409),
 )
 async def restore_asset(
     aid: uuid.UUID, project: ProjectDep, jobs: JobsDep, storage: StorageDep
@@ -120,7 +137,11 @@ class CloneIn(BaseModel):
     global_asset_id: uuid.UUID
 
 
-@router.post("/merge", summary="Merge source into target: aliases, scenes and images united, source removed")
+@router.post(
+    "/merge",
+    summary="Merge source into target: aliases, scenes and images united, source removed",
+    responses=error_responses(404, 409),
+)
 async def merge(body: MergeIn, project: ProjectDep, session: SessionDep, storage: StorageDep) -> AssetOut:
     target = await merge_assets(
         session, project, source_id=body.source_id, target_id=body.target_id, description=body.description
@@ -128,14 +149,19 @@ async def merge(body: MergeIn, project: ProjectDep, session: SessionDep, storage
     return await service.read_asset(session, storage, project_id=project.id, asset_id=target.id)
 
 
-@router.post("/clone", status_code=status.HTTP_201_CREATED, summary="Copy a library asset into this project")
+@router.post(
+    "/clone",
+    status_code=status.HTTP_201_CREATED,
+    summary="Copy a library asset into this project",
+    responses=error_responses(404, 409),
+)
 async def clone(body: CloneIn, project: ProjectDep, session: SessionDep, storage: StorageDep) -> AssetOut:
     asset = await library.clone(session, storage, project, body.global_asset_id)
     return await service.read_asset(session, storage, project_id=project.id, asset_id=asset.id)
 
 
 @router.post(
-    "/{aid}/promote", status_code=status.HTTP_201_CREATED, summary="Copy this asset into your library"
+    "/{aid:uuid}/promote", status_code=status.HTTP_201_CREATED, summary="Copy this asset into your library"
 )
 async def promote(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep

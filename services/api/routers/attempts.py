@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile, status
 
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
     summary="Generate an image for every active asset that has none",
     description="`dry_run: true` answers 200 with the assets and the estimated cost and creates nothing; "
     "otherwise 202 with one `image.generate` job per asset. 409 `style_required` without a style.",
-    responses={202: {"model": GenerateAllOut}},
+    responses={202: {"model": GenerateAllOut}, **error_responses(409)},
 )
 async def generate_all(
     project: ProjectDep, jobs: JobsDep, body: GenerateAllIn | None = None
@@ -32,7 +33,7 @@ async def generate_all(
     return jobs.answer(out, status=status.HTTP_200_OK if out.dry_run else status.HTTP_202_ACCEPTED)
 
 
-@router.get("/{aid}/attempts", summary="The asset's images, newest first, with signed URLs")
+@router.get("/{aid:uuid}/attempts", summary="The asset's images, newest first, with signed URLs")
 async def list_attempts(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep, settings: SettingsDep
 ) -> AttemptList:
@@ -40,9 +41,10 @@ async def list_attempts(
 
 
 @router.post(
-    "/{aid}/attempts/generate",
+    "/{aid:uuid}/attempts/generate",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Generate an image (job)",
+    responses=error_responses(409),
     description="The new image becomes selected; at the cap the oldest unselected one is evicted. "
     "`view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.",
 )
@@ -54,9 +56,10 @@ async def generate(
 
 
 @router.post(
-    "/{aid}/attempts/upload",
+    "/{aid:uuid}/attempts/upload",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload an image (job)",
+    responses=error_responses(409, 415),
     description="PNG, JPEG or WebP, recognised from the content (415 `unsupported_image`), at most "
     "`max_upload_bytes` (413). The job decodes it safely, strips metadata and adds it as an attempt; "
     "a corrupt file or a decompression bomb fails the job with `corrupt_image` / `decompression_bomb`.",
@@ -73,7 +76,11 @@ async def upload(
     return jobs.accepted(await start.start_upload(jobs, storage, project=project, asset_id=aid, data=data))
 
 
-@router.post("/{aid}/attempts/{tid}/select", summary="Make this image the asset's image")
+@router.post(
+    "/{aid:uuid}/attempts/{tid:uuid}/select",
+    summary="Make this image the asset's image",
+    responses=error_responses(409),
+)
 async def select_attempt(
     aid: uuid.UUID,
     tid: uuid.UUID,
@@ -87,10 +94,11 @@ async def select_attempt(
 
 
 @router.delete(
-    "/{aid}/attempts/{tid}",
+    "/{aid:uuid}/attempts/{tid:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an image and its stored files",
     description="Any image, selected or not. Deleting the selected one leaves the asset without an image.",
+    responses=error_responses(409),
 )
 async def delete_attempt(
     aid: uuid.UUID, tid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
@@ -100,9 +108,10 @@ async def delete_attempt(
 
 
 @router.post(
-    "/{aid}/attempts/{tid}/describe",
+    "/{aid:uuid}/attempts/{tid:uuid}/describe",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Describe the asset from this image (job)",
+    responses=error_responses(409),
     description="The job's result offers three descriptions (`options.keep`, `.replace`, `.merge`); "
     "apply one with POST .../description/apply.",
 )
@@ -111,8 +120,9 @@ async def describe(aid: uuid.UUID, tid: uuid.UUID, project: ProjectDep, jobs: Jo
 
 
 @router.post(
-    "/{aid}/description/apply",
+    "/{aid:uuid}/description/apply",
     summary="Write the description chosen from a describe job",
+    responses=error_responses(409),
     description="422 `not_a_describe_job` for another kind of job or another asset's; 409 "
     "`describe_pending` / `describe_failed` when the job has not succeeded.",
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.api.deps import ProjectDep, SessionDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
 from shared.costs import CostsOut, project_costs
 from shared.extraction import service
@@ -17,7 +18,8 @@ router = APIRouter(prefix="/v1/projects/{pid}", tags=["extraction"])
     "/extract/preview",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start pass 1: find the script's visual assets (extractor job)",
-    description="Needs a style (409 `style_required`) and a script.",
+    description="Needs a style (409 `style_required`) and a script (404 `script_missing`).",
+    responses=error_responses(409),
 )
 async def start_preview(project: ProjectDep, jobs: JobsDep) -> JobEnvelope:
     return jobs.accepted(await service.start_preview(jobs, project=project))
@@ -33,7 +35,12 @@ async def get_preview(project: ProjectDep, session: SessionDep) -> PreviewOut:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Keep, defer or delete each entity; pass 2 describes what was kept (extractor job)",
     description="Entities without a decision are kept. Deferred assets get no description spend until "
-    "restored. Deleted entities are remembered and not offered as new again.",
+    "restored. Deleted entities are remembered and not offered as new again. 200 without a job when "
+    "nothing needs describing.",
+    responses={
+        200: {"model": ConfirmOut, "description": "Applied; nothing to describe"},
+        **error_responses(409),
+    },
 )
 async def confirm(body: ConfirmIn, project: ProjectDep, jobs: JobsDep) -> ConfirmOut:
     out, job = await service.confirm(jobs, project=project, body=body)
@@ -45,7 +52,11 @@ async def costs(project: ProjectDep, session: SessionDep) -> CostsOut:
     return await project_costs(session, project.id)
 
 
-@router.post("/stages/5/lock", summary="Lock Stage 5 (needs a style and an active asset; images optional)")
+@router.post(
+    "/stages/5/lock",
+    summary="Lock Stage 5 (needs a style and an active asset; images optional)",
+    responses=error_responses(409),
+)
 async def lock(project: ProjectDep, session: SessionDep) -> stage5.StageOut:
     return await stage5.lock(session, project)
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
+from services.api.errors import error_responses
 from shared.errors import AppError, NotFound
 from shared.storage.base import ObjectNotFound
 from shared.storage.local import LocalStorage
@@ -30,7 +31,15 @@ def get_local_storage(request: Request) -> LocalStorage:
 LocalStorageDep = Annotated[LocalStorage, Depends(get_local_storage)]
 
 
-@router.get("/v1/files/{key:path}", response_class=FileResponse)
+@router.get(
+    "/v1/files/{key:path}",
+    summary="A stored image behind a signed, expiring URL (local storage only)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
+        **error_responses(403),
+    },
+)
 async def get_file(
     key: str, storage: LocalStorageDep, exp: int | None = None, sig: str | None = None
 ) -> FileResponse:

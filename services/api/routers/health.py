@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import func, select, text
 
+from services.api.errors import error_responses
+from shared.config import Settings
+from shared.errors import NotFound, Unauthorized
 from shared.models import Job
 
 router = APIRouter(tags=["health"])
@@ -49,8 +53,31 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics_allowed(request: Request) -> None:
+    """``/metrics`` shows job counts of every user, so it is not public. With
+    ``FILMASSETS_METRICS_TOKEN`` set, the scraper sends it as a bearer token (401 otherwise).
+    Without one it is served only in development and test; in production it does not exist (404)."""
+    settings: Settings = request.app.state.settings
+    token = settings.metrics_token
+    if token is None:
+        if settings.environment == "production":
+            raise NotFound("No such route")
+        return
+    expected = token.get_secret_value()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise Unauthorized("The metrics token is missing or wrong", code="unauthorized")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Bearer `FILMASSETS_METRICS_TOKEN` when set; without it, absent (404) in production.",
+    response_class=Response,
+    responses=error_responses(401, 404),
+)
 async def metrics(request: Request) -> Response:
+    metrics_allowed(request)
     try:
         async with request.app.state.sessions() as session:
             rows = (

@@ -26,13 +26,13 @@ class PingIn(NoopPayload):
     model_config = ConfigDict(extra="forbid")
 
 
-@router.get("/{jid}", summary="A job's state, progress, result or error, and cost")
+@router.get("/{jid:uuid}", summary="A job's state, progress, result or error, and cost")
 async def get_job(jid: uuid.UUID, user: CurrentUser, session: SessionDep) -> JobOut:
     return job_out(await get_owned_job(session, job_id=jid, owner_id=user))
 
 
 @router.post(
-    "/{jid}/cancel",
+    "/{jid:uuid}/cancel",
     summary="Cancel a queued or running job",
     description="A running job's results are discarded; a finished job is returned unchanged.",
 )
@@ -52,7 +52,7 @@ async def ping(jobs: JobsDep, body: PingIn | None = None) -> JobEnvelope:
 
 
 @router.get(
-    "/{jid}/events",
+    "/{jid:uuid}/events",
     summary="Server-Sent Events: state changes and progress until the job ends",
     response_class=EventSourceResponse,
 )

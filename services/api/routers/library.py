@@ -28,14 +28,14 @@ async def list_library(
     )
 
 
-@router.get("/{gid}", summary="One library asset")
+@router.get("/{gid:uuid}", summary="One library asset")
 async def get_library_asset(
     gid: uuid.UUID, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> library.LibraryAssetOut:
     return library.library_out(await library.get_owned(session, user, gid), storage)
 
 
-@router.delete("/{gid}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove it from your library")
+@router.delete("/{gid:uuid}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove it from your library")
 async def delete_library_asset(
     gid: uuid.UUID, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> Response:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.api.deps import CurrentUser, ProjectDep, SessionDep
+from services.api.errors import error_responses
 from shared.projects.schemas import ProjectOut
 from shared.projects.service import project_out
 from shared.styles import service
@@ -27,6 +28,7 @@ async def create_capsule(body: CapsuleCreate, user: CurrentUser, session: Sessio
     description="A capsule or a manual tone (preset + text). Changing it after images exist "
     "answers 409 `style_change_needs_confirmation` with the impact unless "
     "`confirm_impact` is true.",
+    responses=error_responses(404, 409),
 )
 async def set_style(body: StyleSet, project: ProjectDep, session: SessionDep) -> ProjectOut:
     await service.set_style(session, project, body)
