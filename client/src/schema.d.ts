@@ -45,7 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
+        /**
+         * Prometheus metrics
+         * @description Bearer `FILMASSETS_METRICS_TOKEN` when set; without it, absent (404) in production.
+         */
         get: operations["metrics_metrics_get"];
         put?: never;
         post?: never;
@@ -197,7 +200,7 @@ export interface paths {
         put?: never;
         /**
          * Start pass 1: find the script's visual assets (extractor job)
-         * @description Needs a style (409 `style_required`) and a script.
+         * @description Needs a style (409 `style_required`) and a script (404 `script_missing`).
          */
         post: operations["start_preview_v1_projects__pid__extract_preview_post"];
         delete?: never;
@@ -217,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Keep, defer or delete each entity; pass 2 describes what was kept (extractor job)
-         * @description Entities without a decision are kept. Deferred assets get no description spend until restored. Deleted entities are remembered and not offered as new again.
+         * @description Entities without a decision are kept. Deferred assets get no description spend until restored. Deleted entities are remembered and not offered as new again. 200 without a job when nothing needs describing.
          */
         post: operations["confirm_v1_projects__pid__extract_confirm_post"];
         delete?: never;
@@ -678,10 +681,292 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get File */
+        /** A stored image behind a signed, expiring URL (local storage only) */
         get: operations["get_file_v1_files__key__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scene's asset instances (made on first read)
+         * @description One instance per asset linked to the scene (active and deferred; removed links excluded), created on first read, exactly once under concurrency. `reference` is the image the scene starts from; `image` the effective image. 409 `scene_not_current` for a scene of an older script version.
+         */
+        get: operations["list_instances_v1_projects__pid__scenes__sid__assets_get"];
+        put?: never;
+        /**
+         * Add an asset to the scene
+         * @description `{"asset_id"}` links an existing asset (deferred ones too); `{"new": {name, type, description}}` creates a scene-specific asset (source `manual`). The link's source is `stage8`. 200 with the instance when the asset already was in the scene. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        post: operations["add_to_scene_v1_projects__pid__scenes__sid__assets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/use-master": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Use the reference as-is for many instances
+         * @description Sets `use_master_as_is` on every listed instance of this scene (404 if any is not). While Stage 8 is locked: 409 `stage_locked`.
+         */
+        post: operations["use_master_v1_projects__pid__scenes__sid__assets_use_master_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove the asset from this scene only
+         * @description The asset stays in the project; the link is kept as removed (re-extraction does not bring it back); the instance's images are kept until the purge. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        delete: operations["remove_from_scene_v1_projects__pid__scenes__sid__assets__iid__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit an instance
+         * @description `visual_state`, `use_master_as_is`, `required` (null: back to the default rule), `generate_later`, `camera_angle`. Send `version` to get 409 `version_conflict` on a concurrent edit. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        patch: operations["patch_instance_v1_projects__pid__scenes__sid__assets__iid__patch"];
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/reference-chain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The images this scene can start from, oldest first
+         * @description The master image, then the selected image of each earlier scene (current script order) with an instance of this asset; scenes without an image are skipped. `all_attempts=true` also lists the other attempts of those scenes.
+         */
+        get: operations["reference_chain_v1_projects__pid__scenes__sid__assets__iid__reference_chain_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Choose the reference image
+         * @description Any image of the reference chain (with `all_attempts`); null goes back to the default. Anything else is 422 `reference_not_in_chain`. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        put: operations["set_reference_v1_projects__pid__scenes__sid__assets__iid__reference_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance's images, newest first */
+        get: operations["list_attempts_v1_projects__pid__scenes__sid__assets__iid__attempts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/generate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a scene image (job)
+         * @description Prompt: the asset's description + `visual_state` + the project's style + the type's rules, at the type's size; the instance's `reference` image is sent to the provider. The new image becomes selected (and `use_master_as_is` turns off); at the cap (`instance_attempt_cap`) the oldest unselected one is evicted. 409 `style_required` without a style. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        post: operations["generate_v1_projects__pid__scenes__sid__assets__iid__attempts_generate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a scene image (job)
+         * @description Multipart `file`: PNG, JPEG or WebP recognised from the content (415 `unsupported_image`), at most `max_upload_bytes` (413). Same validation and sanitising as Stage 5 uploads. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        post: operations["upload_v1_projects__pid__scenes__sid__assets__iid__attempts_upload_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/{tid}/select": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make this image the instance's own image
+         * @description Also turns `use_master_as_is` off. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        post: operations["select_attempt_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__select_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/{tid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an image and its stored files
+         * @description Deleting the selected one leaves the instance with no own image. While Stage 8 is locked: 409 `stage_locked`.
+         */
+        delete: operations["delete_attempt_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/{tid}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy this scene image into the asset's master carousel
+         * @description A new, selected Stage 5 attempt (source `cloned`), under the Stage 5 cap. While Stage 5 is locked: 409 `stage_locked`.
+         */
+        post: operations["promote_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__promote_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/stages/8/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What still blocks Stage 8
+         * @description Per scene, the required instances without an effective image (characters marked priority are required by default; generate-later never blocks), and the stale instances.
+         */
+        get: operations["readiness_v1_projects__pid__stages_8_readiness_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/stages/8/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock Stage 8
+         * @description 409 `stage5_unlocked` while Stage 5 is unlocked; 409 `stage8_blocked` with the readiness in `details` while something blocks.
+         */
+        post: operations["lock_v1_projects__pid__stages_8_lock_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/stages/8/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Unlock Stage 8 (always allowed) */
+        post: operations["unlock_v1_projects__pid__stages_8_unlock_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -692,6 +977,28 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AddToScene
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d"
+         *     }
+         * @example {
+         *       "new": {
+         *         "description": "Snapped in two",
+         *         "name": "Broken oar",
+         *         "type": "prop"
+         *       }
+         *     }
+         */
+        AddToScene: {
+            /**
+             * Asset Id
+             * @description An existing asset of the project
+             */
+            asset_id?: string | null;
+            /** @description A new scene-specific asset (source manual) */
+            new?: components["schemas"]["NewSceneAsset"] | null;
+        };
         /**
          * AssetCreate
          * @example {
@@ -1103,8 +1410,50 @@ export interface components {
              */
             created_at: string;
         };
+        /**
+         * Blocker
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *       "name": "Mara",
+         *       "type": "character"
+         *     }
+         */
+        Blocker: {
+            /**
+             * Instance Id
+             * Format: uuid
+             * @description The required instance without an image
+             */
+            instance_id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             * @description Its asset
+             */
+            asset_id: string;
+            /**
+             * Name
+             * @description The asset's name
+             */
+            name: string;
+            /**
+             * Type
+             * @description The asset's type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+        };
         /** Body_upload_v1_projects__pid__assets__aid__attempts_upload_post */
         Body_upload_v1_projects__pid__assets__aid__attempts_upload_post: {
+            /**
+             * File
+             * @description The image file
+             */
+            file: string;
+        };
+        /** Body_upload_v1_projects__pid__scenes__sid__assets__iid__attempts_upload_post */
+        Body_upload_v1_projects__pid__scenes__sid__assets__iid__attempts_upload_post: {
             /**
              * File
              * @description The image file
@@ -1219,6 +1568,78 @@ export interface components {
              * @description When it was created (UTC)
              */
             created_at: string;
+        };
+        /**
+         * ChainItem
+         * @example {
+         *       "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "attempt_number": 2,
+         *       "current": true,
+         *       "default": true,
+         *       "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *       "kind": "master",
+         *       "selected": true,
+         *       "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *     }
+         */
+        ChainItem: {
+            /**
+             * Kind
+             * @description `master`: the asset's Stage 5 image; `instance`: an earlier scene's
+             * @enum {string}
+             */
+            kind: "master" | "instance";
+            /**
+             * Scene Id
+             * @description The scene whose image it is (null for the master)
+             */
+            scene_id: string | null;
+            /**
+             * Scene Number
+             * @description That scene's number (null for the master)
+             */
+            scene_number: number | null;
+            /**
+             * Heading
+             * @description That scene's heading (null for the master)
+             */
+            heading: string | null;
+            /**
+             * Attempt Id
+             * Format: uuid
+             * @description The attempt that holds the image
+             */
+            attempt_id: string;
+            /**
+             * Attempt Number
+             * @description Its number in its carousel
+             */
+            attempt_number: number;
+            /**
+             * Selected
+             * @description The selected image of its scene (or the master)
+             */
+            selected: boolean;
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image (no token needed)
+             */
+            image_url: string;
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
+            thumbnail_url: string | null;
+            /**
+             * Default
+             * @description What this scene starts from when the user has not chosen
+             */
+            default: boolean;
+            /**
+             * Current
+             * @description What this scene starts from now
+             */
+            current: boolean;
         };
         /** CloneIn */
         CloneIn: {
@@ -1615,6 +2036,11 @@ export interface components {
              */
             view?: ("front" | "side" | "three-quarter" | "back") | null;
         };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
+        };
         /**
          * ImageRef
          * @example {
@@ -1661,6 +2087,385 @@ export interface components {
             name: string;
             /** Type */
             type: string;
+        };
+        /**
+         * InstanceAttemptList
+         * @example {
+         *       "cap": 4,
+         *       "items": [
+         *         {
+         *           "attempt_number": 1,
+         *           "bytes": 398211,
+         *           "cost_usd": 0,
+         *           "created_at": "2026-11-30T15:10:03.000Z",
+         *           "height": 576,
+         *           "id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "mime": "image/png",
+         *           "model": "offline-pillow-1",
+         *           "prompt": "Mara, soaked by the storm, hair loose. Low angle. Film noir.",
+         *           "provider": "offline",
+         *           "reference": {
+         *             "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *             "kind": "master"
+         *           },
+         *           "selected": true,
+         *           "source": "generated",
+         *           "style": {
+         *             "name": "Film noir",
+         *             "source": "capsule"
+         *           },
+         *           "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *           "width": 1024
+         *         }
+         *       ]
+         *     }
+         */
+        InstanceAttemptList: {
+            /**
+             * Items
+             * @description Newest first
+             */
+            items: components["schemas"]["InstanceAttemptOut"][];
+            /**
+             * Cap
+             * @description At most this many attempts are kept per instance
+             */
+            cap: number;
+        };
+        /**
+         * InstanceAttemptOut
+         * @example {
+         *       "attempt_number": 1,
+         *       "bytes": 398211,
+         *       "cost_usd": 0,
+         *       "created_at": "2026-11-30T15:10:03.000Z",
+         *       "height": 576,
+         *       "id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+         *       "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *       "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *       "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *       "mime": "image/png",
+         *       "model": "offline-pillow-1",
+         *       "prompt": "Mara, soaked by the storm, hair loose. Low angle. Film noir.",
+         *       "provider": "offline",
+         *       "reference": {
+         *         "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *         "kind": "master"
+         *       },
+         *       "selected": true,
+         *       "source": "generated",
+         *       "style": {
+         *         "name": "Film noir",
+         *         "source": "capsule"
+         *       },
+         *       "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *       "width": 1024
+         *     }
+         */
+        InstanceAttemptOut: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The attempt's id (the `tid` of attempt routes)
+             */
+            id: string;
+            /**
+             * Instance Id
+             * Format: uuid
+             * @description The instance whose carousel holds it
+             */
+            instance_id: string;
+            /**
+             * Attempt Number
+             * @description 1 for the instance's first image, one more for each after
+             */
+            attempt_number: number;
+            /**
+             * Source
+             * @description Generated, uploaded by the user, or a copy of the master image
+             * @enum {string}
+             */
+            source: "generated" | "uploaded" | "master_copy";
+            /**
+             * Selected
+             * @description The instance's image (at most one attempt of an instance is)
+             */
+            selected: boolean;
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image (no token needed)
+             */
+            image_url: string;
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
+            thumbnail_url: string | null;
+            /**
+             * Width
+             * @description Pixels
+             */
+            width: number;
+            /**
+             * Height
+             * @description Pixels
+             */
+            height: number;
+            /**
+             * Mime
+             * @description `image/png`, `image/jpeg` or `image/webp`
+             */
+            mime: string;
+            /**
+             * Bytes
+             * @description Size of the stored image
+             */
+            bytes: number;
+            /**
+             * Provider
+             * @description Image provider that made it (null for uploads)
+             */
+            provider: string | null;
+            /**
+             * Model
+             * @description The provider's model (null for uploads)
+             */
+            model: string | null;
+            /**
+             * Cost Usd
+             * @description What making it cost
+             */
+            cost_usd: number;
+            /**
+             * Prompt
+             * @description The prompt it was generated from (null for uploads)
+             */
+            prompt: string | null;
+            /**
+             * Style
+             * @description The project's style when it was made
+             */
+            style: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The reference image this attempt was made from */
+            reference: components["schemas"]["ReferenceUsed"] | null;
+            /**
+             * Job Id
+             * @description The job that made it
+             */
+            job_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @description When it was added (UTC)
+             */
+            created_at: string;
+        };
+        /**
+         * InstanceList
+         * @example {
+         *       "items": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "attempt_count": 0,
+         *           "camera_angle": "low angle",
+         *           "deferred": false,
+         *           "description": "A woman in her sixties, weathered face, a yellow oilskin coat.",
+         *           "generate_later": false,
+         *           "id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "name": "Mara",
+         *           "reference": {
+         *             "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *             "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *             "kind": "master",
+         *             "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *           },
+         *           "reference_pinned": false,
+         *           "required": true,
+         *           "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *           "scene_number": 3,
+         *           "type": "character",
+         *           "use_master_as_is": false,
+         *           "version": 2,
+         *           "visual_state": "Soaked by the storm, hair loose"
+         *         }
+         *       ],
+         *       "scene": {
+         *         "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *         "id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *         "number": 3
+         *       }
+         *     }
+         */
+        InstanceList: {
+            /** @description The scene */
+            scene: components["schemas"]["SceneRef"];
+            /**
+             * Items
+             * @description Its asset instances
+             */
+            items: components["schemas"]["InstanceOut"][];
+        };
+        /**
+         * InstanceOut
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "attempt_count": 0,
+         *       "camera_angle": "low angle",
+         *       "deferred": false,
+         *       "description": "A woman in her sixties, weathered face, a yellow oilskin coat.",
+         *       "generate_later": false,
+         *       "id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *       "name": "Mara",
+         *       "reference": {
+         *         "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *         "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *         "kind": "master",
+         *         "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *       },
+         *       "reference_pinned": false,
+         *       "required": true,
+         *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *       "scene_number": 3,
+         *       "type": "character",
+         *       "use_master_as_is": false,
+         *       "version": 2,
+         *       "visual_state": "Soaked by the storm, hair loose"
+         *     }
+         */
+        InstanceOut: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The instance's id (the `iid` of instance routes)
+             */
+            id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             * @description The asset it is an instance of
+             */
+            asset_id: string;
+            /**
+             * Scene Id
+             * Format: uuid
+             * @description The scene it appears in
+             */
+            scene_id: string;
+            /**
+             * Scene Number
+             * @description That scene's number (1-based)
+             */
+            scene_number: number;
+            /**
+             * Name
+             * @description The asset's name
+             */
+            name: string;
+            /**
+             * Type
+             * @description The asset's type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            /**
+             * Deferred
+             * @description The asset is set aside (deferred in Stage 5)
+             */
+            deferred: boolean;
+            /**
+             * Description
+             * @description The asset's description: what an imageless asset carries
+             */
+            description: string;
+            /**
+             * Visual State
+             * @description What differs in this scene; empty until written
+             */
+            visual_state: string;
+            /**
+             * Use Master As Is
+             * @description The scene shows the reference image as it is, no new image
+             */
+            use_master_as_is: boolean;
+            /** @description The image this scene starts from */
+            reference: components["schemas"]["SceneImage"] | null;
+            /**
+             * Reference Pinned
+             * @description True when the user chose the reference (else the default)
+             */
+            reference_pinned: boolean;
+            /** @description The effective image: the own selected attempt, or the reference when use_master_as_is */
+            image: components["schemas"]["SceneImage"] | null;
+            /**
+             * Attempt Count
+             * @description Images in its own carousel
+             */
+            attempt_count: number;
+            /**
+             * Required
+             * @description Blocks the Stage 8 lock while there is no effective image
+             */
+            required: boolean;
+            /**
+             * Generate Later
+             * @description Marked to be generated later (it does not block the lock)
+             */
+            generate_later: boolean;
+            /**
+             * Camera Angle
+             * @description Camera angle for its image, e.g. `low angle`
+             */
+            camera_angle: string | null;
+            /**
+             * Version
+             * @description Bumped by each change; send it back in PATCH to detect conflicts
+             */
+            version: number;
+        };
+        /**
+         * InstancePatch
+         * @example {
+         *       "camera_angle": "low angle",
+         *       "version": 2,
+         *       "visual_state": "Soaked by the storm, hair loose"
+         *     }
+         */
+        InstancePatch: {
+            /**
+             * Visual State
+             * @description What differs in this scene
+             */
+            visual_state?: string | null;
+            /**
+             * Use Master As Is
+             * @description Show the reference image as it is (no image of its own)
+             */
+            use_master_as_is?: boolean | null;
+            /**
+             * Required
+             * @description Send null to go back to the default rule
+             */
+            required?: boolean | null;
+            /**
+             * Generate Later
+             * @description Mark it to be generated later
+             */
+            generate_later?: boolean | null;
+            /**
+             * Camera Angle
+             * @description Camera angle for its image
+             */
+            camera_angle?: string | null;
+            /**
+             * Version
+             * @description Send the version you read to detect concurrent edits
+             */
+            version?: number | null;
         };
         /**
          * JobCost
@@ -1810,7 +2615,7 @@ export interface components {
              * @description What the job does
              * @enum {string}
              */
-            kind: "noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "storage.sweep";
+            kind: "noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "scene_image.generate" | "scene_image.upload" | "storage.sweep";
             /**
              * Status
              * @description `queued` -> `running` -> `succeeded` | `failed` | `cancelled`; the last three are final
@@ -1946,6 +2751,33 @@ export interface components {
              * @description Omit to keep the target's
              */
             description?: string | null;
+        };
+        /**
+         * NewSceneAsset
+         * @example {
+         *       "description": "Snapped in two",
+         *       "name": "Broken oar",
+         *       "type": "prop"
+         *     }
+         */
+        NewSceneAsset: {
+            /**
+             * Name
+             * @description The new asset's name
+             */
+            name: string;
+            /**
+             * Type
+             * @description What kind of asset it is
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            /**
+             * Description
+             * @description Visual description for image prompts
+             * @default
+             */
+            description?: string;
         };
         /** Page[AssetOut] */
         Page_AssetOut_: {
@@ -2268,11 +3100,244 @@ export interface components {
              */
             aspect_ratio?: ("16:9" | "9:16" | "1:1" | "4:3" | "2.35:1") | null;
         };
+        /**
+         * Readiness
+         * @example {
+         *       "blocking": 1,
+         *       "instances": 24,
+         *       "ready": false,
+         *       "required": 9,
+         *       "scenes": [
+         *         {
+         *           "blockers": [
+         *             {
+         *               "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *               "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *               "name": "Mara",
+         *               "type": "character"
+         *             }
+         *           ],
+         *           "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *           "number": 3,
+         *           "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f"
+         *         }
+         *       ],
+         *       "stage": 8,
+         *       "stage5_locked": true,
+         *       "stale": []
+         *     }
+         */
+        Readiness: {
+            /**
+             * Stage
+             * @description Always 8
+             * @default 8
+             * @constant
+             */
+            stage?: 8;
+            /**
+             * Locked At
+             * @description When Stage 8 was locked; null while it is open
+             */
+            locked_at: string | null;
+            /**
+             * Stage5 Locked
+             * @description Stage 5 is locked (Stage 8 can only lock after it)
+             */
+            stage5_locked: boolean;
+            /**
+             * Ready
+             * @description Stage 5 locked and no blockers
+             */
+            ready: boolean;
+            /**
+             * Instances
+             * @description Asset instances over all scenes
+             */
+            instances: number;
+            /**
+             * Required
+             * @description Of those, the ones that need an image
+             */
+            required: number;
+            /**
+             * Blocking
+             * @description Required instances without an image: each blocks the lock
+             */
+            blocking: number;
+            /**
+             * Scenes
+             * @description Scenes with blockers, in script order
+             */
+            scenes: components["schemas"]["SceneBlockers"][];
+            /**
+             * Stale
+             * @description Instances whose scene is gone from the current script
+             */
+            stale: components["schemas"]["StaleInstance"][];
+        };
+        /**
+         * ReferenceChain
+         * @example {
+         *       "current": {
+         *         "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *         "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *         "kind": "master",
+         *         "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *       },
+         *       "default_attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "items": [
+         *         {
+         *           "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *           "attempt_number": 2,
+         *           "current": true,
+         *           "default": true,
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "kind": "master",
+         *           "selected": true,
+         *           "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *         }
+         *       ]
+         *     }
+         */
+        ReferenceChain: {
+            /**
+             * Items
+             * @description Oldest first: the master, then earlier scenes in script order
+             */
+            items: components["schemas"]["ChainItem"][];
+            /**
+             * Default Attempt Id
+             * @description The image this scene starts from when the user has not chosen (null: none yet)
+             */
+            default_attempt_id: string | null;
+            /** @description The image this scene starts from now */
+            current: components["schemas"]["SceneImage"] | null;
+        };
+        /**
+         * ReferenceIn
+         * @example {
+         *       "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d"
+         *     }
+         * @example {}
+         */
+        ReferenceIn: {
+            /**
+             * Attempt Id
+             * @description An image of the reference chain; null goes back to the default reference
+             */
+            attempt_id: string | null;
+        };
+        /**
+         * ReferenceUsed
+         * @example {
+         *       "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "kind": "master"
+         *     }
+         */
+        ReferenceUsed: {
+            /**
+             * Kind
+             * @description `master` or an earlier scene's `instance` image
+             * @enum {string}
+             */
+            kind: "master" | "instance";
+            /**
+             * Attempt Id
+             * Format: uuid
+             * @description The attempt that held the reference image
+             */
+            attempt_id: string;
+            /**
+             * Scene Number
+             * @description Its scene (null for the master)
+             */
+            scene_number: number | null;
+        };
         /** RestoreOut */
         RestoreOut: {
             asset: components["schemas"]["AssetOut"];
             /** @description The description pass, when the asset was never described */
             job: components["schemas"]["JobOut"] | null;
+        };
+        /**
+         * SceneBlockers
+         * @example {
+         *       "blockers": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "name": "Mara",
+         *           "type": "character"
+         *         }
+         *       ],
+         *       "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *       "number": 3,
+         *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f"
+         *     }
+         */
+        SceneBlockers: {
+            /**
+             * Scene Id
+             * Format: uuid
+             * @description The scene
+             */
+            scene_id: string;
+            /**
+             * Number
+             * @description 1-based, in script order
+             */
+            number: number;
+            /**
+             * Heading
+             * @description The scene heading as written
+             */
+            heading: string;
+            /**
+             * Blockers
+             * @description Its required instances without an image
+             */
+            blockers: components["schemas"]["Blocker"][];
+        };
+        /**
+         * SceneImage
+         * @description An image a scene can start from or show: the asset's master image, or an attempt of one
+         *     scene's instance (``scene_number`` says which scene; null for the master).
+         * @example {
+         *       "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *       "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *       "kind": "master",
+         *       "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *     }
+         */
+        SceneImage: {
+            /**
+             * Kind
+             * @description `master`: the asset's Stage 5 image; `instance`: a scene's image
+             * @enum {string}
+             */
+            kind: "master" | "instance";
+            /**
+             * Scene Number
+             * @description The scene whose image it is (null for the master)
+             */
+            scene_number: number | null;
+            /**
+             * Attempt Id
+             * Format: uuid
+             * @description The attempt that holds the image
+             */
+            attempt_id: string;
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image (no token needed)
+             */
+            image_url: string;
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
+            thumbnail_url: string | null;
         };
         /**
          * SceneOut
@@ -2332,6 +3397,32 @@ export interface components {
             time_of_day: string | null;
             /** @description The scene's assets, grouped by type */
             dependencies: components["schemas"]["Dependencies"];
+        };
+        /**
+         * SceneRef
+         * @example {
+         *       "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *       "id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *       "number": 3
+         *     }
+         */
+        SceneRef: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The scene's id (the `sid` of scene routes)
+             */
+            id: string;
+            /**
+             * Number
+             * @description 1-based, in script order
+             */
+            number: number;
+            /**
+             * Heading
+             * @description The scene heading as written
+             */
+            heading: string;
         };
         /**
          * ScenesOut
@@ -2498,6 +3589,44 @@ export interface components {
             imageless_assets: components["schemas"]["ImagelessAsset"][];
         };
         /**
+         * StaleInstance
+         * @description An instance whose scene is gone from the current script: kept with its images, never blocking.
+         */
+        StaleInstance: {
+            /**
+             * Instance Id
+             * Format: uuid
+             * @description The instance
+             */
+            instance_id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             * @description Its asset
+             */
+            asset_id: string;
+            /**
+             * Name
+             * @description The asset's name
+             */
+            name: string;
+            /**
+             * Last Scene Number
+             * @description The number its scene had
+             */
+            last_scene_number: number;
+            /**
+             * Last Heading
+             * @description The heading its scene had
+             */
+            last_heading: string;
+            /**
+             * Attempt Count
+             * @description Images it keeps
+             */
+            attempt_count: number;
+        };
+        /**
          * StyleOut
          * @example {
          *       "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
@@ -2551,6 +3680,34 @@ export interface components {
              */
             confirm_impact?: boolean;
         };
+        /**
+         * UseMasterIn
+         * @example {
+         *       "instance_ids": [
+         *         "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b"
+         *       ]
+         *     }
+         */
+        UseMasterIn: {
+            /**
+             * Instance Ids
+             * @description Instances of this scene to show their reference as it is
+             */
+            instance_ids: string[];
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
+        };
     };
     responses: never;
     parameters: never;
@@ -2580,60 +3737,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
     readyz_readyz_get: {
@@ -2652,60 +3755,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description A dependency is down */
@@ -2733,15 +3782,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -2760,40 +3800,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
     list_projects_v1_projects_get: {
         parameters: {
             query?: {
-                /** @description Page size */
-                limit?: number;
+                /** @description Page size: `page_size_default` if absent; `page_size_max` at most */
+                limit?: number | null;
                 /** @description Items to skip */
                 offset?: number;
             };
@@ -2812,44 +3825,8 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ProjectOut_"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2890,7 +3867,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2901,24 +3878,6 @@ export interface operations {
             };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2967,15 +3926,6 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -2987,24 +3937,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3042,15 +3974,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -3062,24 +3985,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3123,7 +4028,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3143,15 +4048,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3197,53 +4093,8 @@ export interface operations {
                     "application/json": components["schemas"]["CapsuleOut"][];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation error */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3275,7 +4126,7 @@ export interface operations {
                     "application/json": components["schemas"]["CapsuleOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3286,24 +4137,6 @@ export interface operations {
             };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3356,7 +4189,7 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3433,15 +4266,6 @@ export interface operations {
                     "application/json": components["schemas"]["ScriptOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -3453,24 +4277,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3526,7 +4332,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScriptAccepted"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3546,15 +4352,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3606,15 +4403,6 @@ export interface operations {
                     "application/json": components["schemas"]["ScriptAccepted"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -3626,15 +4414,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3683,15 +4462,6 @@ export interface operations {
                     "application/json": components["schemas"]["ScenesOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -3703,24 +4473,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3760,15 +4512,6 @@ export interface operations {
                     "application/json": components["schemas"]["PreviewOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -3780,24 +4523,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3838,15 +4563,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobEnvelope"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing or invalid token */
@@ -3915,6 +4631,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Applied; nothing to describe */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfirmOut"];
+                };
+            };
             /** @description Successful Response */
             202: {
                 headers: {
@@ -3924,7 +4649,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConfirmOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4001,15 +4726,6 @@ export interface operations {
                     "application/json": components["schemas"]["CostsOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -4021,24 +4737,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4076,15 +4774,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StageOut"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing or invalid token */
@@ -4155,15 +4844,6 @@ export interface operations {
                     "application/json": components["schemas"]["StageOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -4175,15 +4855,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4248,7 +4919,7 @@ export interface operations {
                     "application/json": components["schemas"]["GenerateAllOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4326,15 +4997,6 @@ export interface operations {
                     "application/json": components["schemas"]["AttemptList"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -4346,24 +5008,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4411,7 +5055,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobEnvelope"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4496,7 +5140,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobEnvelope"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4541,6 +5185,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Validation error */
             422: {
                 headers: {
@@ -4573,15 +5226,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttemptList"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing or invalid token */
@@ -4652,15 +5296,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -4681,15 +5316,6 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4732,15 +5358,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobEnvelope"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing or invalid token */
@@ -4816,7 +5433,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4877,8 +5494,8 @@ export interface operations {
             query?: {
                 status?: "active" | "deferred" | "all";
                 type?: ("character" | "prop" | "location" | "extra_archetype") | null;
-                /** @description Page size */
-                limit?: number;
+                /** @description Page size: `page_size_default` if absent; `page_size_max` at most */
+                limit?: number | null;
                 /** @description Items to skip */
                 offset?: number;
             };
@@ -4900,15 +5517,6 @@ export interface operations {
                     "application/json": components["schemas"]["Page_AssetOut_"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -4920,24 +5528,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4981,7 +5571,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5059,15 +5649,6 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5079,24 +5660,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5135,15 +5698,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5164,15 +5718,6 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5217,7 +5762,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5295,15 +5840,6 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5374,15 +5910,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RestoreOut"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Missing or invalid token */
@@ -5457,7 +5984,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5538,7 +6065,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssetOut"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5616,15 +6143,6 @@ export interface operations {
                     "application/json": components["schemas"]["LibraryAssetOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5636,15 +6154,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5675,8 +6184,8 @@ export interface operations {
     list_library_v1_library_get: {
         parameters: {
             query?: {
-                /** @description Page size */
-                limit?: number;
+                /** @description Page size: `page_size_default` if absent; `page_size_max` at most */
+                limit?: number | null;
                 /** @description Items to skip */
                 offset?: number;
             };
@@ -5695,44 +6204,8 @@ export interface operations {
                     "application/json": components["schemas"]["Page_LibraryAssetOut_"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5771,15 +6244,6 @@ export interface operations {
                     "application/json": components["schemas"]["LibraryAssetOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5791,24 +6255,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5845,15 +6291,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5865,24 +6302,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5921,15 +6340,6 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -5941,24 +6351,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5997,15 +6389,6 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -6017,15 +6400,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6078,7 +6452,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobEnvelope"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request body */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6089,24 +6463,6 @@ export interface operations {
             };
             /** @description Missing or invalid token */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not found, or not yours */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6152,15 +6508,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Missing or invalid token */
             401: {
                 headers: {
@@ -6172,24 +6519,6 @@ export interface operations {
             };
             /** @description Not found, or not yours */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6227,19 +6556,14 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "image/png": unknown;
+                    "image/jpeg": unknown;
+                    "image/webp": unknown;
                 };
             };
-            /** @description Missing or invalid token */
-            401: {
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6256,24 +6580,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Payload too large */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description Validation error */
             422: {
                 headers: {
@@ -6281,6 +6587,569 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_instances_v1_projects__pid__scenes__sid__assets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    add_to_scene_v1_projects__pid__scenes__sid__assets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddToScene"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    use_master_v1_projects__pid__scenes__sid__assets_use_master_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UseMasterIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    remove_from_scene_v1_projects__pid__scenes__sid__assets__iid__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    patch_instance_v1_projects__pid__scenes__sid__assets__iid__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstancePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reference_chain_v1_projects__pid__scenes__sid__assets__iid__reference_chain_get: {
+        parameters: {
+            query?: {
+                /** @description Also the unselected attempts of earlier scenes */
+                all_attempts?: boolean;
+            };
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferenceChain"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    set_reference_v1_projects__pid__scenes__sid__assets__iid__reference_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferenceIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferenceChain"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_attempts_v1_projects__pid__scenes__sid__assets__iid__attempts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceAttemptList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    generate_v1_projects__pid__scenes__sid__assets__iid__attempts_generate_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the same key on the same path answers the first answer again without doing the work twice. 1-200 visible ASCII characters. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEnvelope"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    upload_v1_projects__pid__scenes__sid__assets__iid__attempts_upload_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the same key on the same path answers the first answer again without doing the work twice. 1-200 visible ASCII characters. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                sid: string;
+                iid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_upload_v1_projects__pid__scenes__sid__assets__iid__attempts_upload_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEnvelope"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    select_attempt_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__select_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                tid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceAttemptList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_attempt_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                tid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    promote_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__promote_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                iid: string;
+                tid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    readiness_v1_projects__pid__stages_8_readiness_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lock_v1_projects__pid__stages_8_lock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    unlock_v1_projects__pid__stages_8_unlock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
