@@ -17,6 +17,8 @@ Rules (re-extraction after a script edit goes through the same path):
 
 from __future__ import annotations
 
+import difflib
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,6 +66,8 @@ class AssetIndex:
 Change = Literal["new", "unchanged", "renamed"]
 # Share of scenes a new entity and a vanished asset must have in common to be one renamed thing.
 RENAME_OVERLAP = 0.5
+# How alike (difflib ratio) one quote about each must be once their names are masked.
+RENAME_QUOTE_SIMILARITY = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,7 @@ def match_entities(
             if asset.type != entity.type or not before or not scenes:
                 continue
             overlap = len(scenes & before) / len(scenes | before)
-            if overlap >= RENAME_OVERLAP:
+            if overlap >= RENAME_OVERLAP and _same_evidence(entity, asset):
                 pairs.append((-overlap, i, j))
     used_e: set[int] = set()
     used_a: set[int] = set()
@@ -129,6 +133,30 @@ def match_entities(
         used_a.add(j)
         out[unmatched[i][0]] = Match(vanished[j], "renamed", previous_name=vanished[j].name)
     return out, [a for j, a in enumerate(vanished) if j not in used_a]
+
+
+def _masked(quote: str, names: list[str]) -> str:
+    for name in sorted(names, key=len, reverse=True):
+        if len(name) >= 2:
+            quote = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "@", quote, flags=re.IGNORECASE)
+    return " ".join(quote.split())
+
+
+def _same_evidence(entity: PreviewEntity, asset: ProjectAsset) -> bool:
+    """Scenes alone do not make a rename (a telescope cut and a gull added in the same scene are
+    two things): the script must also say the same thing about it, names aside ("TOM (20s) runs
+    along the quay" / "NED (20s) runs along the quay")."""
+    new = {_masked(m.quote, [entity.name, *entity.aliases]) for m in entity.mentions}
+    old_names = [asset.name, *(asset.aliases or [])]
+    if asset.entity_key:
+        old_names.append(asset.entity_key.split(":", 1)[-1].replace("-", " "))
+    old = {_masked(m.quote, old_names) for m in mentions_of(asset)}
+    return any(
+        a == b or difflib.SequenceMatcher(None, a, b).ratio() >= RENAME_QUOTE_SIMILARITY
+        for a in new
+        for b in old
+        if "@" in a and "@" in b
+    )
 
 
 async def shown_scenes(session: AsyncSession, script_id: uuid.UUID) -> dict[uuid.UUID, set[int]]:
