@@ -37,6 +37,8 @@ async def merge_assets(
     target.aliases = union_names(
         target.aliases or [], [source.name, *(source.aliases or [])], name=target.name
     )
+    # The target now goes by the source's names too: it is stale only if neither is in the script.
+    target.stale = target.stale and source.stale
 
     await _move_links(session, source.id, target.id)
 
