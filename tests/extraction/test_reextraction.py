@@ -107,11 +107,11 @@ async def test_preview_of_a_revision_says_what_is_new_renamed_and_vanished(
     await preview(client, auth, pid, settings)
     await confirm(client, auth, pid, settings, [])
     before = await assets_by_name(client, auth, pid)
-    # Tom is called Ned now, the telescope is gone, and a gull appears.
+    # Tom is called Ned now, the telescope is gone, and a satchel appears.
     revised = (
         SMALL_SCRIPT.replace("TOM (20s)", "NED (20s)")
         .replace("TOM (O.S.)", "NED (O.S.)")
-        .replace(" holding a BRASS TELESCOPE.", ". A GULL screams.")
+        .replace(" holding a BRASS TELESCOPE.", ". He drops a LEATHER SATCHEL.")
     )
     assert (await put_script(client, auth, pid, revised)).status_code == 201
     pv = await preview(client, auth, pid, settings)
@@ -121,7 +121,7 @@ async def test_preview_of_a_revision_says_what_is_new_renamed_and_vanished(
     assert by_name["Ned"]["existing_asset_id"] == before["Tom"]["id"]
     assert by_name["Mara"]["change"] == "unchanged"
     assert by_name["Mara"]["previous_name"] is None
-    assert by_name["Gull"]["change"] == "new"
+    assert by_name["Leather Satchel"]["change"] == "new"
     assert [v["name"] for v in pv["vanished"]] == ["Brass Telescope"]
     assert pv["vanished"][0]["stale"] is True
 
@@ -136,5 +136,5 @@ async def test_preview_of_a_revision_says_what_is_new_renamed_and_vanished(
     assert after["Brass Telescope"]["stale"]
     # The next preview knows Ned by name.
     pv = await preview(client, auth, pid, settings)
-    assert {e["change"] for e in pv["entities"] if e["name"] in {"Ned", "Gull"}} == {"unchanged"}
+    assert {e["change"] for e in pv["entities"] if e["name"] in {"Ned", "Leather Satchel"}} == {"unchanged"}
     assert key_of(pv, "Ned")
