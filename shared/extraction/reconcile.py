@@ -303,8 +303,8 @@ async def apply(
     await session.flush()  # dropped links go before the new ones arrive
     if rows:
         # ON CONFLICT: whatever path leads to an existing (asset, scene) pair, it is never a 500.
-        stmt = insert(AssetSceneLink).values(rows)
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["asset_id", "scene_id"]))
+        stmt = insert(AssetSceneLink).on_conflict_do_nothing(index_elements=["asset_id", "scene_id"])
+        await session.execute(stmt, rows)  # executemany: compiled once, rows sent in batches
     return ConfirmSummary(**counts, to_describe=len(to_describe)), to_describe
 
 

@@ -45,8 +45,6 @@ from shared.scripts.parser import normalize_cue
 
 # One-letter names ("B") would match every initial in the text.
 _MIN_FORM = 2
-# asyncpg binds at most 32767 parameters per statement; a link row takes five.
-_INSERT_CHUNK = 2000
 _SEP = r"[\W_]+"
 
 
@@ -374,13 +372,16 @@ def _same_heading(a: SceneShape, b: SceneShape) -> bool:
 async def _insert_links(
     session: AsyncSession, links: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, bool]]
 ) -> None:
+    if not links:
+        return
     rows = [
         {"id": uuid.uuid4(), "asset_id": a, "scene_id": s, "source": source, "removed": removed}
         for (a, s), (source, removed) in links.items()
     ]
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        stmt = insert(AssetSceneLink).values(rows[start : start + _INSERT_CHUNK])
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["asset_id", "scene_id"]))
+    # Parameters passed apart from the statement: it compiles once (cached) and the driver sends the
+    # rows in batches; a VALUES clause spelt out row by row took 0.3-0.9 s to compile for 550 links.
+    stmt = insert(AssetSceneLink).on_conflict_do_nothing(index_elements=["asset_id", "scene_id"])
+    await session.execute(stmt, rows)
 
 
 def _update_stale(
