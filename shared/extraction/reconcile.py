@@ -32,6 +32,7 @@ from shared.extraction.api_schemas import ConfirmSummary, DecisionIn
 from shared.extraction.entities import cap_mentions, name_forms, norm, union_names
 from shared.extraction.schemas import EntityMention, PreviewEntity
 from shared.models import AssetSceneLink, DismissedEntity, Project, ProjectAsset, Scene, Script
+from shared.scripts import relink
 
 
 @dataclass
@@ -96,7 +97,8 @@ def match_entities(
     shown: dict[uuid.UUID, set[int]],
     dismissed: set[str],
 ) -> tuple[dict[str, Match], list[ProjectAsset]]:
-    """Each entity's match, and the extracted assets no entity is (vanished from this version).
+    """Each entity's match, and the extracted assets no entity is (candidates for vanished: see
+    ``still_there``).
 
     ``shown``: the scene numbers each asset is linked to in this version; ``metadata.last_seen``
     (written by the re-link when an asset goes stale) tells where a vanished one used to be."""
@@ -133,6 +135,16 @@ def match_entities(
         used_a.add(j)
         out[unmatched[i][0]] = Match(vanished[j], "renamed", previous_name=vanished[j].name)
     return out, [a for j, a in enumerate(vanished) if j not in used_a]
+
+
+async def still_there(
+    script: Script, assets: list[ProjectAsset], shown: dict[uuid.UUID, set[int]]
+) -> set[uuid.UUID]:
+    """Of assets no entity matched, those the script still has: shown in one of its scenes, or
+    named in it (the same evidence the re-link reads). The extractor missing a name does not make
+    the thing vanish from the script."""
+    unseen = [a for a in assets if not shown.get(a.id)]
+    return {a.id for a in assets if shown.get(a.id)} | await relink.named_in(script, unseen)
 
 
 def _masked(quote: str, names: list[str]) -> str:
@@ -288,10 +300,12 @@ async def apply(
         wanted.setdefault(asset.id, {}).update(dict.fromkeys(scene_ids[n] for n in numbers))
     to_describe = [a.id for a in kept.values() if not a.deferred and a.described_at is None]
     counts["deferred"] = sum(a.deferred for a in kept.values())
-    for asset in plan.assets:
-        if asset.source == "extracted" and asset.id not in seen:
+    unseen = [a for a in plan.assets if a.source == "extracted" and a.id not in seen]
+    kept_by_script = await still_there(plan.script, unseen, plan.shown)
+    for asset in unseen:
+        if asset.id not in kept_by_script:
             # Counted even when an earlier re-link already marked it: the summary says what this
-            # version of the script lacks.
+            # version of the script lacks. An asset still shown in a scene of it is not stale.
             counts["stale"] += 1
             if not asset.stale:
                 asset.stale = True

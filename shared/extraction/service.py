@@ -105,9 +105,12 @@ async def read_preview(session: AsyncSession, project: Project) -> PreviewOut:
                     previous_name=m.previous_name,
                 )
             )
+        script = await session.get(Script, result.script_id) if result else None
+        there = await reconcile.still_there(script, gone, shown) if script else set()
         vanished = [
             VanishedAssetOut(asset_id=a.id, name=a.name, type=a.type, stale=a.stale, deferred=a.deferred)
             for a in gone
+            if a.id not in there
         ]
     return PreviewOut(
         job=job_out(latest) if latest else None,

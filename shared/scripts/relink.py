@@ -25,6 +25,7 @@ stored changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import uuid
@@ -41,7 +42,7 @@ from shared.extraction.entities import name_forms, norm
 from shared.extraction.schemas import PreviewEntity
 from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
 from shared.scripts.elements import ParsedScene, ParsedScript, split_lines
-from shared.scripts.parser import normalize_cue
+from shared.scripts.parser import normalize_cue, parse_script
 
 # One-letter names ("B") would match every initial in the text.
 _MIN_FORM = 2
@@ -134,6 +135,16 @@ def asset_forms(asset: ProjectAsset) -> set[str]:
         if key and ":" in key:
             forms.add(norm(key.split(":", 1)[1]))
     return {f for f in forms if f}
+
+
+async def named_in(script: Script, assets: Sequence[ProjectAsset]) -> set[uuid.UUID]:
+    """Which of ``assets`` the script names anywhere (heading, cue or action of any scene)."""
+    if not assets:
+        return set()
+    matcher = NameMatcher.build(assets)
+    # Parsing is CPU work (tens of ms for a feature script); keep it off the event loop.
+    parsed = await asyncio.to_thread(parse_script, script.text, script.format)
+    return {aid for scene in parsed.scenes for aid in matcher.in_scene(scene)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
-from shared.models import AssetSceneLink, Scene
+from shared.models import AssetSceneLink, ProjectAsset, Scene
 from tests.extraction.test_flow import assets_by_name, confirm, key_of, preview
 from tests.support.factories import SMALL_SCRIPT, create_asset, create_project, put_script, set_style
 
@@ -138,3 +138,44 @@ async def test_preview_of_a_revision_says_what_is_new_renamed_and_vanished(
     pv = await preview(client, auth, pid, settings)
     assert {e["change"] for e in pv["entities"] if e["name"] in {"Ned", "Leather Satchel"}} == {"unchanged"}
     assert key_of(pv, "Ned")
+
+
+async def test_an_asset_the_extractor_misses_but_the_text_names_is_not_stale(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """An earlier extraction (an LLM run, say) found "the great LAMP"; the offline pass does not. The
+    lamp is still in the script, so neither the re-link nor a confirm may call it stale."""
+    pid = str((await create_project(client, auth))["id"])
+    await set_style(client, auth, pid)
+    await put_script(client, auth, pid)
+    async with sessions() as s:
+        s.add(
+            ProjectAsset(
+                id=uuid.uuid4(),
+                project_id=uuid.UUID(pid),
+                name="Great Lamp",
+                aliases=["Lamp"],
+                type="prop",
+                source="extracted",
+                entity_key="prop:great-lamp",
+                meta={},
+            )
+        )
+        await s.commit()
+    # A changed lantern-room scene: the re-link reads it again and finds the lamp there.
+    revised = SMALL_SCRIPT.replace("Storm's coming.", "A storm is coming.")
+    assert (await put_script(client, auth, pid, revised)).status_code == 201
+    lamp = (await assets_by_name(client, auth, pid))["Great Lamp"]
+    assert lamp["scene_numbers"] == [1]
+    assert not lamp["stale"]
+    pv = await preview(client, auth, pid, settings)
+    assert "Great Lamp" not in {e["name"] for e in pv["entities"]}
+    assert pv["vanished"] == []
+    out = await confirm(client, auth, pid, settings, [])
+    assert out["summary"]["stale"] == 0
+    lamp = (await assets_by_name(client, auth, pid))["Great Lamp"]
+    assert not lamp["stale"]
+    assert lamp["scene_numbers"] == [1]
