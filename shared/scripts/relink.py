@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -38,8 +39,6 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.extraction.entities import name_forms, norm
-from shared.extraction.schemas import PreviewEntity
 from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
 from shared.scripts.elements import ParsedScene, ParsedScript, split_lines
 from shared.scripts.parser import normalize_cue, parse_script
@@ -75,13 +74,27 @@ def _trie_pattern(forms: Iterable[str]) -> str:
     return emit(trie)
 
 
+_HONORIFIC = re.compile(r"^(?:mr|mrs|ms|miss|dr|doctor|captain|capt|sgt|officer|the)\.?\s+", re.IGNORECASE)
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold(name: str) -> str:
+    """A name's matching form: accents dropped, lower case, any run of non-letters one space.
+    Unlike ``entities.norm`` it keeps every alphabet: "José" is "jose", "ИРИНА" is "ирина"."""
+    return re.sub(r"[\W_]+", " ", strip_accents(name).lower()).strip()
+
+
 def _capitalised(text: str) -> bool:
     return all(word[0].isupper() for word in re.findall(r"[^\W\d_]+", text))
 
 
 @dataclass
 class NameMatcher:
-    """Finds assets by name in text. Forms are ``norm()`` names ("mr doe"); in the text any run of
+    """Finds assets by name in text. Forms are ``fold()`` names ("mr doe"); in the text any run of
     non-word characters separates the words ("Mr. Doe", "MR DOE"). A character is found only where
     the text capitalises the name: "a man walks in" does not put the character "Man" in the scene,
     while "the lamp" is the prop "Lamp"."""
@@ -106,15 +119,15 @@ class NameMatcher:
         found: set[uuid.UUID] = set()
         if self.pattern is None or not text:
             return found
-        for match in self.pattern.finditer(text):
-            hits = self.by_form.get(norm(match.group()), [])
+        for match in self.pattern.finditer(strip_accents(text)):
+            hits = self.by_form.get(fold(match.group()), [])
             capitalised = any_case or _capitalised(match.group())
             found.update(aid for aid, person in hits if capitalised or not person)
         return found
 
     def find_cue(self, cue: str) -> set[uuid.UUID]:
         name = normalize_cue(cue)
-        return {aid for aid, _ in self.by_form.get(norm(name), [])} if name else set()
+        return {aid for aid, _ in self.by_form.get(fold(name), [])} if name else set()
 
     def in_scene(self, scene: ParsedScene) -> set[uuid.UUID]:
         """Assets the scene shows: named in its heading, speaking, or named in its action."""
@@ -128,13 +141,12 @@ class NameMatcher:
 
 
 def asset_forms(asset: ProjectAsset) -> set[str]:
-    """The name, the aliases and the names the extractor found it under (its keys, merged ones too)."""
-    probe = PreviewEntity(name=asset.name or "?", type=asset.type, aliases=list(asset.aliases or []))
-    forms = name_forms(probe)
-    for key in (asset.entity_key, *(asset.meta or {}).get("merged_keys", [])):
-        if key and ":" in key:
-            forms.add(norm(key.split(":", 1)[1]))
-    return {f for f in forms if f}
+    """The name, the aliases (with and without an honorific) and the names the extractor found it
+    under (its keys, merged ones too)."""
+    names = [asset.name, *(asset.aliases or [])]
+    names += [_HONORIFIC.sub("", n) for n in names if _HONORIFIC.match(n)]
+    names += [k.split(":", 1)[1] for k in (asset.entity_key, *(asset.meta or {}).get("merged_keys", [])) if k]
+    return {f for f in map(fold, names) if f}
 
 
 async def named_in(script: Script, assets: Sequence[ProjectAsset]) -> set[uuid.UUID]:
@@ -296,7 +308,9 @@ async def relink(
     if newest != script.version:
         return None
     # The same lock confirm takes first: a re-link and a confirm never interleave their writes.
-    await session.scalar(select(Project.id).where(Project.id == script.project_id).with_for_update())
+    await session.scalar(
+        select(Project.id).where(Project.id == script.project_id).with_for_update(key_share=True)
+    )
     assets = list(
         await session.scalars(
             select(ProjectAsset)

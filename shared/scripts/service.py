@@ -45,8 +45,9 @@ async def identical_current(
 
 async def lock_scripts(session: AsyncSession, project_id: uuid.UUID) -> None:
     """Serialise script writes of one project (the project row lock, as confirm takes it), so two
-    identical PUTs cannot both pass the identical-text check."""
-    await session.scalar(select(Project.id).where(Project.id == project_id).with_for_update())
+    identical PUTs cannot both pass the identical-text check. NO KEY UPDATE: rows that merely
+    reference the project (jobs, assets) can still be inserted meanwhile."""
+    await session.scalar(select(Project.id).where(Project.id == project_id).with_for_update(key_share=True))
 
 
 async def add_version(session: AsyncSession, *, project_id: uuid.UUID, text: str, fmt: str | None) -> Script:

@@ -23,9 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
-from shared.extraction.entities import norm
 from shared.models import AssetSceneLink, ProjectAsset, Scene, Script
-from shared.scripts.relink import asset_forms
+from shared.scripts.relink import asset_forms, fold
 from tests.support.factories import create_project, set_style
 from tests.support.workers import run_burst
 
@@ -60,7 +59,7 @@ def render(scenes: list[SceneModel]) -> str:
 
 def present_names(scenes: list[SceneModel]) -> set[str]:
     names = {p for s in scenes for p in (s.place, *s.characters, s.prop) if p}
-    return {norm(n) for n in names}
+    return {fold(n) for n in names}
 
 
 KINDS = (

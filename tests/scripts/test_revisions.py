@@ -214,3 +214,43 @@ async def test_big_scripts_parsed_by_the_worker_are_relinked_too(
         assert after["Fog horn"]["id"] == horn["id"]
         assert after["Mara"]["scene_numbers"] == [2, 3]
         assert after["Tom"]["stale"] is True
+
+
+CAFE = """INT. CAFÉ - DAY
+
+JOSÉ (30s) wipes the counter. ИРИНА waits by the door.
+
+JOSÉ
+Buenos días.
+
+ИРИНА
+Привет.
+
+EXT. STREET - NIGHT
+
+Mr. Doe hails a cab.
+
+MR. DOE
+Taxi!
+"""
+
+
+async def test_names_in_any_alphabet_keep_their_scenes(
+    client: httpx.AsyncClient, auth: dict[str, str], settings: Settings
+) -> None:
+    pid = str((await create_project(client, auth))["id"])
+    await set_style(client, auth, pid)
+    await put_script(client, auth, pid, CAFE)
+    await preview(client, auth, pid, settings)
+    await confirm(client, auth, pid, settings, [])
+    # Both scenes change, so every link is read again from the text, and a new scene names them only
+    # in its action.
+    revised = CAFE.replace("Buenos días.", "Hola.").replace("Taxi!", "Taxi, please!")
+    revised += "\nINT. KITCHEN - NIGHT\n\nJosé and Ирина wash the cups.\n"
+    assert (await put_script(client, auth, pid, revised)).status_code == 201
+    after = await assets_by_name(client, auth, pid)
+    assert (after["José"]["scene_numbers"], after["José"]["stale"]) == ([1, 3], False)
+    assert (after["Ирина"]["scene_numbers"], after["Ирина"]["stale"]) == ([1, 3], False)
+    assert (after["Café"]["scene_numbers"], after["Café"]["stale"]) == ([1], False)
+    doe = next(a for name, a in after.items() if "doe" in name.lower())
+    assert (doe["scene_numbers"], doe["stale"]) == ([2], False)
