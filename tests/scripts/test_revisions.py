@@ -3,6 +3,7 @@ an identical text changes nothing, and Stage 5's lock covers the script too."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -254,3 +255,23 @@ async def test_names_in_any_alphabet_keep_their_scenes(
     assert (after["Café"]["scene_numbers"], after["Café"]["stale"]) == ([1], False)
     doe = next(a for name, a in after.items() if "doe" in name.lower())
     assert (doe["scene_numbers"], doe["stale"]) == ([2], False)
+
+
+async def test_two_identical_puts_at_once_store_one_version(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A double-clicked save: both requests race past the identical-text check unless script writes
+    of one project are serialised."""
+    pid = await confirmed_project(client, auth, settings)
+    before = scenes_of(await assets_by_name(client, auth, pid))
+    revised = SMALL_SCRIPT + "\nFADE OUT.\n"
+    first, second = await asyncio.gather(
+        put_script(client, auth, pid, revised), put_script(client, auth, pid, revised)
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 201]
+    assert first.json()["id"] == second.json()["id"]
+    assert await versions(sessions, pid) == 2
+    assert scenes_of(await assets_by_name(client, auth, pid)) == before
