@@ -277,6 +277,13 @@ async def snapshot(session: AsyncSession, script: Script) -> Previous:
     return Previous(script_id=source.id, version=source.version, scenes=scenes, links=links)
 
 
+async def lock_project(session: AsyncSession, project_id: uuid.UUID) -> None:
+    """The lock confirm takes first, taken before any scene or link is touched: a re-link, a
+    confirm and a PUT of the same project never interleave (nor deadlock on each other's links).
+    NO KEY UPDATE: rows that merely reference the project (jobs, assets) can still be inserted."""
+    await session.scalar(select(Project.id).where(Project.id == project_id).with_for_update(key_share=True))
+
+
 @dataclass(frozen=True, slots=True)
 class RelinkSummary:
     links: int
@@ -302,15 +309,12 @@ async def relink(
 ) -> RelinkSummary | None:
     """Re-link the project's assets to ``script``'s freshly written scenes (see the module doc).
     Returns ``None`` when ``script`` is not the current version (nothing is changed then)."""
+    await lock_project(session, script.project_id)  # taken already by write_scenes; cheap again
     newest = await session.scalar(
         select(func.max(Script.version)).where(Script.project_id == script.project_id)
     )
     if newest != script.version:
         return None
-    # The same lock confirm takes first: a re-link and a confirm never interleave their writes.
-    await session.scalar(
-        select(Project.id).where(Project.id == script.project_id).with_for_update(key_share=True)
-    )
     assets = list(
         await session.scalars(
             select(ProjectAsset)

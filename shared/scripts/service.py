@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import NotFound
-from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
+from shared.models import AssetSceneLink, ProjectAsset, Scene, Script
 from shared.scripts import relink
 from shared.scripts.parser import ParsedScript, detect_format, parse_script
 from shared.scripts.schemas import Dependencies, DependencyOut, SceneOut, ScriptOut
@@ -45,9 +45,8 @@ async def identical_current(
 
 async def lock_scripts(session: AsyncSession, project_id: uuid.UUID) -> None:
     """Serialise script writes of one project (the project row lock, as confirm takes it), so two
-    identical PUTs cannot both pass the identical-text check. NO KEY UPDATE: rows that merely
-    reference the project (jobs, assets) can still be inserted meanwhile."""
-    await session.scalar(select(Project.id).where(Project.id == project_id).with_for_update(key_share=True))
+    identical PUTs cannot both pass the identical-text check."""
+    await relink.lock_project(session, project_id)
 
 
 async def add_version(session: AsyncSession, *, project_id: uuid.UUID, text: str, fmt: str | None) -> Script:
@@ -72,6 +71,7 @@ async def write_scenes(session: AsyncSession, script: Script, parsed: ParsedScri
     (``relink``: evidence for extracted links, manual / stage8 links and removals carried to the
     matching scenes, stale flags updated). Idempotent: running it twice gives the same rows."""
     parsed = parsed or parse_script(script.text, script.format)
+    await relink.lock_project(session, script.project_id)
     previous = await relink.snapshot(session, script)
     await session.execute(delete(Scene).where(Scene.script_id == script.id))
     new_scenes = [
