@@ -24,6 +24,21 @@ class PreviewEntityOut(BaseModel):
     existing_asset_id: uuid.UUID | None = Field(description="The asset this entity already is, if any")
     existing_source: Literal["extracted", "manual", "cloned"] | None
     dismissed: bool = Field(description="Deleted in an earlier confirm; defaults to delete again")
+    change: Literal["new", "unchanged", "renamed"] = Field(
+        default="new",
+        description="Against the project's assets: `new` (confirm creates it), `unchanged` (an existing "
+        "asset, see `existing_asset_id`), `renamed` (an existing asset the script now calls by this "
+        "name; confirm keeps the asset and its images, the old name stays an alias)",
+    )
+    previous_name: str | None = Field(default=None, description="For `renamed`: the asset's name until now")
+
+
+class VanishedAssetOut(BaseModel):
+    asset_id: uuid.UUID
+    name: str
+    type: EntityType
+    stale: bool
+    deferred: bool
 
 
 class PreviewOut(BaseModel):
@@ -32,6 +47,10 @@ class PreviewOut(BaseModel):
     current_script_version: int | None
     outdated: bool = Field(description="The script changed after this preview was made")
     entities: list[PreviewEntityOut]
+    vanished: list[VanishedAssetOut] = Field(
+        default_factory=list,
+        description="Extracted assets this version no longer names: they stay, marked `stale`",
+    )
 
 
 class DecisionIn(BaseModel):
@@ -57,6 +76,7 @@ class ConfirmSummary(BaseModel):
     unchanged_manual: int
     stale: int
     to_describe: int
+    renamed: int = Field(default=0, description="Assets the script now calls by another name")
 
 
 class ConfirmOut(BaseModel):
