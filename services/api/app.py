@@ -76,9 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
-    modules = (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files)
+    modules = (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files, stage8)
     document_errors(m.router for m in modules)
     for module in modules:
         app.include_router(module.router)
-    app.include_router(stage8.router)
     return app

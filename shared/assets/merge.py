@@ -37,16 +37,10 @@ async def merge_assets(
     target.aliases = union_names(
         target.aliases or [], [source.name, *(source.aliases or [])], name=target.name
     )
+    # The target now goes by the source's names too: it is stale only if neither is in the script.
+    target.stale = target.stale and source.stale
 
-    target_scenes = set(
-        await session.scalars(select(AssetSceneLink.scene_id).where(AssetSceneLink.asset_id == target.id))
-    )
-    # Links to scenes the target already has would break (asset, scene) uniqueness; they go with the source.
-    await session.execute(
-        update(AssetSceneLink)
-        .where(AssetSceneLink.asset_id == source.id, AssetSceneLink.scene_id.not_in(target_scenes))
-        .values(asset_id=target.id)
-    )
+    await _move_links(session, source.id, target.id)
 
     top = (
         await session.scalar(
@@ -90,3 +84,32 @@ async def merge_assets(
     await session.delete(source)
     await session.flush()
     return target
+
+
+# A shown link beats a removed one, and the user's placement (manual, stage8) beats the extractor's.
+_RANK = {"extracted": 0, "stage8": 1, "manual": 2}
+
+
+async def _move_links(session: AsyncSession, source_id: uuid.UUID, target_id: uuid.UUID) -> None:
+    """Give the target the source's scenes. Where both are linked to one scene, the target's link
+    becomes the stronger of the two (so a manual placement of the source is not lost to a removed
+    extracted link of the target); the source's duplicate goes with the source."""
+    target_links = {
+        link.scene_id: link
+        for link in await session.scalars(select(AssetSceneLink).where(AssetSceneLink.asset_id == target_id))
+    }
+    for link in await session.scalars(select(AssetSceneLink).where(AssetSceneLink.asset_id == source_id)):
+        mine = target_links.get(link.scene_id)
+        if mine is None:
+            continue
+        if (not link.removed, _RANK.get(link.source, 0)) > (not mine.removed, _RANK.get(mine.source, 0)):
+            mine.source, mine.removed = link.source, link.removed
+    await session.flush()
+    await session.execute(
+        update(AssetSceneLink)
+        .where(
+            AssetSceneLink.asset_id == source_id,
+            AssetSceneLink.scene_id.not_in(list(target_links)),
+        )
+        .values(asset_id=target_id)
+    )

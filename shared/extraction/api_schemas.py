@@ -23,6 +23,8 @@ ENTITY_EXAMPLE: dict[str, Any] = {
     "existing_asset_id": None,
     "existing_source": None,
     "dismissed": False,
+    "change": "new",
+    "previous_name": None,
 }
 SUMMARY_EXAMPLE: dict[str, Any] = {
     "created": 11,
@@ -32,6 +34,7 @@ SUMMARY_EXAMPLE: dict[str, Any] = {
     "unchanged_manual": 0,
     "stale": 0,
     "to_describe": 11,
+    "renamed": 0,
 }
 
 
@@ -48,6 +51,34 @@ class PreviewEntityOut(BaseModel):
         description="How that existing asset was made (null when there is none)"
     )
     dismissed: bool = Field(description="Deleted in an earlier confirm; defaults to delete again")
+    change: Literal["new", "unchanged", "renamed"] = Field(
+        default="new",
+        description="Against the project's assets: `new` (confirm creates it), `unchanged` (an existing "
+        "asset, see `existing_asset_id`), `renamed` (an existing asset the script now calls by this "
+        "name; confirm keeps the asset and its images, the old name stays an alias)",
+    )
+    previous_name: str | None = Field(default=None, description="For `renamed`: the asset's name until now")
+
+
+class VanishedAssetOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "asset_id": "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",
+                    "name": "Brass Telescope",
+                    "type": "prop",
+                    "stale": True,
+                    "deferred": False,
+                }
+            ]
+        }
+    )
+    asset_id: uuid.UUID = Field(description="The asset")
+    name: str = Field(description="Its name")
+    type: EntityType = Field(description="Its type")
+    stale: bool = Field(description="Marked stale: no longer in the current script")
+    deferred: bool = Field(description="Set aside (hidden from the active asset list)")
 
 
 class PreviewOut(BaseModel):
@@ -69,6 +100,10 @@ class PreviewOut(BaseModel):
     current_script_version: int | None = Field(description="The project's script version now")
     outdated: bool = Field(description="The script changed after this preview was made")
     entities: list[PreviewEntityOut] = Field(description="What the preview found (empty until it succeeds)")
+    vanished: list[VanishedAssetOut] = Field(
+        default_factory=list,
+        description="Extracted assets this version no longer names: they stay, marked `stale`",
+    )
 
 
 DECISION_EXAMPLE: dict[str, Any] = {"key": "prop:radio", "decision": "defer"}
@@ -119,6 +154,7 @@ class ConfirmSummary(BaseModel):
     unchanged_manual: int = Field(description="Assets you made by hand, left as they were")
     stale: int = Field(description="Assets no longer in the script, marked stale")
     to_describe: int = Field(description="Assets the description pass will describe")
+    renamed: int = Field(default=0, description="Assets the script now calls by another name")
 
 
 class ConfirmOut(BaseModel):

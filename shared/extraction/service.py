@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.extraction import reconcile
-from shared.extraction.api_schemas import ConfirmIn, ConfirmOut, PreviewEntityOut, PreviewOut
+from shared.extraction.api_schemas import (
+    ConfirmIn,
+    ConfirmOut,
+    PreviewEntityOut,
+    PreviewOut,
+    VanishedAssetOut,
+)
 from shared.extraction.schemas import PreviewEntity
 from shared.extraction.tasks import ConfirmPayload, PreviewResult, extract_confirm, extract_preview
 from shared.jobs.service import job_out
@@ -66,13 +72,25 @@ async def read_preview(session: AsyncSession, project: Project) -> PreviewOut:
     current = await current_script(session, project.id)
     entities: list[PreviewEntityOut] = []
     version = None
+    vanished: list[VanishedAssetOut] = []
     if done is not None:
         result = extract_preview.read_result(done.result)
         version = result.script_version if result else None
-        index = reconcile.AssetIndex.build(await _assets(session, project.id))
+        assets = await _assets(session, project.id)
         dismissed = await _dismissed(session, project.id)
-        for key, e in preview_entities(result):
-            hit = index.match(key, e)
+        keyed = preview_entities(result)
+        shown = await reconcile.shown_scenes(session, result.script_id) if result else {}
+        matches, gone = reconcile.match_entities(
+            keyed,
+            reconcile.AssetIndex.build(assets),
+            assets,
+            version=version or 0,
+            shown=shown,
+            dismissed=dismissed,
+        )
+        for key, e in keyed:
+            m = matches[key]
+            hit = m.asset
             entities.append(
                 PreviewEntityOut(
                     key=key,
@@ -84,14 +102,24 @@ async def read_preview(session: AsyncSession, project: Project) -> PreviewOut:
                     existing_asset_id=hit.id if hit else None,
                     existing_source=hit.source if hit else None,
                     dismissed=key in dismissed,
+                    change=m.change,
+                    previous_name=m.previous_name,
                 )
             )
+        script = await session.get(Script, result.script_id) if result else None
+        there = await reconcile.still_there(script, gone, shown) if script else set()
+        vanished = [
+            VanishedAssetOut(asset_id=a.id, name=a.name, type=a.type, stale=a.stale, deferred=a.deferred)
+            for a in gone
+            if a.id not in there
+        ]
     return PreviewOut(
         job=job_out(latest) if latest else None,
         script_version=version,
         current_script_version=current.version if current else None,
         outdated=bool(current and version is not None and current.version != version),
         entities=entities,
+        vanished=vanished,
     )
 
 
@@ -137,6 +165,7 @@ async def confirm(jobs: JobStarter, *, project: Project, body: ConfirmIn) -> tup
         assets=assets,
         dismissed=await _dismissed(session, project.id),
         script=current,
+        shown=await reconcile.shown_scenes(session, current.id),
     )
     summary, to_describe = await reconcile.apply(session, project, plan)
     out_job = None

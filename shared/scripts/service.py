@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.errors import NotFound
 from shared.models import AssetSceneLink, ProjectAsset, Scene, Script
 from shared.projects.locks import lock_project_exclusive_writes
+from shared.scripts import relink
 from shared.scripts.parser import ParsedScript, detect_format, parse_script
 from shared.scripts.schemas import Dependencies, DependencyOut, SceneOut, ScriptOut
 
@@ -26,6 +27,27 @@ async def require_current_script(session: AsyncSession, project_id: uuid.UUID) -
     if script is None:
         raise NotFound("This project has no script yet", code="script_missing")
     return script
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def identical_current(
+    session: AsyncSession, *, project_id: uuid.UUID, text: str, fmt: str | None
+) -> Script | None:
+    """The current version when ``text`` is byte-identical to it (and no other format is asked
+    for): storing it again would add a version that changes nothing."""
+    current = await current_script(session, project_id)
+    if current is None or current.content_hash != content_hash(text):
+        return None
+    return current if fmt is None or fmt == current.format else None
+
+
+async def lock_scripts(session: AsyncSession, project_id: uuid.UUID) -> None:
+    """Serialise script writes of one project (the project row lock, as confirm takes it), so two
+    identical PUTs cannot both pass the identical-text check."""
+    await relink.lock_project(session, project_id)
 
 
 async def add_version(session: AsyncSession, *, project_id: uuid.UUID, text: str, fmt: str | None) -> Script:
@@ -51,10 +73,12 @@ async def add_version(session: AsyncSession, *, project_id: uuid.UUID, text: str
 
 
 async def write_scenes(session: AsyncSession, script: Script, parsed: ParsedScript | None = None) -> int:
-    """(Re)write the scenes of ``script`` from its text. Idempotent: running it twice gives the same
-    rows. Manual scene links of the previous version are carried over by scene number, so assets
-    the user placed by hand keep their scenes across script edits."""
+    """(Re)write the scenes of ``script`` from its text and re-link the project's assets to them
+    (``relink``: evidence for extracted links, manual / stage8 links and removals carried to the
+    matching scenes, stale flags updated). Idempotent: running it twice gives the same rows."""
     parsed = parsed or parse_script(script.text, script.format)
+    await relink.lock_project(session, script.project_id)
+    previous = await relink.snapshot(session, script)
     await session.execute(delete(Scene).where(Scene.script_id == script.id))
     new_scenes = [
         Scene(
@@ -76,37 +100,8 @@ async def write_scenes(session: AsyncSession, script: Script, parsed: ParsedScri
     script.scene_count = len(new_scenes)
     script.title = parsed.title
     await session.flush()
-    await _carry_manual_links(session, script, {s.number: s.id for s in new_scenes})
+    await relink.relink(session, script, parsed, new_scenes, previous)
     return len(new_scenes)
-
-
-async def _carry_manual_links(session: AsyncSession, script: Script, by_number: dict[int, uuid.UUID]) -> None:
-    previous = await session.scalar(
-        select(Script.id)
-        .where(Script.project_id == script.project_id, Script.version < script.version)
-        .order_by(Script.version.desc())
-        .limit(1)
-    )
-    if previous is None:
-        return
-    rows = (
-        await session.execute(
-            select(AssetSceneLink.asset_id, Scene.number)
-            .join(Scene, Scene.id == AssetSceneLink.scene_id)
-            .where(
-                Scene.script_id == previous,
-                AssetSceneLink.source == "manual",
-                AssetSceneLink.removed.is_(False),
-            )
-        )
-    ).all()
-    for asset_id, number in rows:
-        scene_id = by_number.get(number)
-        if scene_id is not None:
-            session.add(
-                AssetSceneLink(id=uuid.uuid4(), asset_id=asset_id, scene_id=scene_id, source="manual")
-            )
-    await session.flush()
 
 
 async def list_scenes(session: AsyncSession, script_id: uuid.UUID) -> list[Scene]:

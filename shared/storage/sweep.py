@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import AssetAttempt, GlobalAsset, Job
+from shared.models import AssetAttempt, GlobalAsset, Job, SceneInstanceAttempt
 from shared.storage.base import Storage
 
 log = structlog.get_logger()
@@ -24,6 +24,8 @@ async def referenced_keys(session: AsyncSession) -> set[str]:
         select(AssetAttempt.thumbnail_key),
         select(GlobalAsset.storage_key),
         select(GlobalAsset.thumbnail_key),
+        select(SceneInstanceAttempt.storage_key),
+        select(SceneInstanceAttempt.thumbnail_key),
         # Upload bytes waiting for their processing job.
         select(Job.payload["staging_key"].astext).where(Job.status.in_(("queued", "running"))),
     )

@@ -178,7 +178,9 @@ async def run_chaos(
                 job_ids.append(r.json()["job"]["id"])
             report.jobs = len(job_ids)
 
-            restarts_at = sorted(rng.uniform(4, plan.time_limit_s / 3) for _ in range(plan.redis_restarts))
+            # Redis restarts come right after a kill, while jobs run (kills only happen then): after
+            # the first kill, the third, and so on.
+            restart_after_kills = [1 + 2 * i for i in range(plan.redis_restarts)]
             next_kill = time.monotonic() + plan.kill_every_s
             watching: list[tuple[float, dict[uuid.UUID, int]]] = []
             while time.monotonic() - started < plan.time_limit_s:
@@ -192,13 +194,13 @@ async def run_chaos(
                         watching.remove((t_kill, running))
                 if all(r.status in TERMINAL for r in rows.values()) and not watching:
                     break
-                if restarts_at and now - started >= restarts_at[0]:
-                    restarts_at.pop(0)
+                running = {j: r.tries for j, r in rows.items() if r.status == "running"}
+                if restart_after_kills and report.kills >= restart_after_kills[0] and running:
+                    restart_after_kills.pop(0)
                     redis.stop()
                     await asyncio.sleep(1.5)
                     redis.start()
                     report.redis_restarts += 1
-                running = {j: r.tries for j, r in rows.items() if r.status == "running"}
                 # Kill only while jobs run, so every kill lands on work in flight (a loaded machine
                 # starts workers slowly: killing idle ones would only measure start-up).
                 if now >= next_kill and running and report.kills < plan.max_kills:

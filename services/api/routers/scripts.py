@@ -5,9 +5,11 @@ import asyncio
 from fastapi import APIRouter, status
 
 from services.api.deps import ProjectDep, SessionDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
 from shared.errors import PayloadTooLarge
 from shared.jobs.service import job_out
+from shared.projects.stage5 import ensure_unlocked
 from shared.scripts import service
 from shared.scripts.parser import parse_script
 from shared.scripts.schemas import ScenesOut, ScriptAccepted, ScriptOut, ScriptPut
@@ -22,8 +24,16 @@ router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
     response_model=None,
     summary="Store a new version of the master script",
     description="Small scripts are parsed into scenes right away (201). Scripts above the inline "
-    "limit are parsed by the extractor worker (202 with the job).",
-    responses={202: {"model": ScriptAccepted}, 201: {"model": ScriptOut}},
+    "limit are parsed by the extractor worker (202 with the job). Either way the existing assets are "
+    "re-linked to the new scenes (no preview or confirm needed); assets the new text no longer names "
+    "become `stale`. A text identical to the current version stores nothing and answers 200 with "
+    "that version. While Stage 5 is locked: 409 `stage_locked`.",
+    responses={
+        200: {"model": ScriptOut, "description": "Same text as the current version: nothing changed"},
+        201: {"model": ScriptOut},
+        202: {"model": ScriptAccepted},
+        **error_responses(409),
+    },
 )
 async def put_script(body: ScriptPut, project: ProjectDep, jobs: JobsDep) -> ScriptOut | ScriptAccepted:
     settings, session = jobs.settings, jobs.session
@@ -34,6 +44,11 @@ async def put_script(body: ScriptPut, project: ProjectDep, jobs: JobsDep) -> Scr
             code="script_too_large",
             details={"limit": settings.max_script_bytes, "size": size},
         )
+    ensure_unlocked(project)
+    await service.lock_scripts(session, project.id)
+    same = await service.identical_current(session, project_id=project.id, text=body.text, fmt=body.format)
+    if same is not None:
+        return jobs.answer(service.script_out(same), status=status.HTTP_200_OK)
     script = await service.add_version(session, project_id=project.id, text=body.text, fmt=body.format)
     if size <= settings.inline_parse_max_bytes:
         # Parsing is CPU work (tens of ms for a feature script); keep it off the event loop.
@@ -54,8 +69,12 @@ async def get_script(project: ProjectDep, session: SessionDep) -> ScriptOut:
     "/script/reparse",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Re-parse the current version into scenes (extractor job)",
+    description="Links are kept: each scene's assets move to the re-parsed scene. While Stage 5 is "
+    "locked: 409 `stage_locked`.",
 )
 async def reparse_script(project: ProjectDep, jobs: JobsDep) -> ScriptAccepted:
+    # A re-parse rewrites the scenes and re-links the assets: a Stage 5 write like any other.
+    ensure_unlocked(project)
     script = await service.require_current_script(jobs.session, project.id)
     job = await jobs.start(script_parse, project=project, payload=ScriptRef(script_id=script.id))
     accepted = ScriptAccepted(script=service.script_out(script), job=job_out(job))

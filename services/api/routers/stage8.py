@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
 from shared.attempts.schemas import AttemptOut
 from shared.jobs.schemas import JobEnvelope
@@ -32,6 +33,7 @@ LOCKED = "While Stage 8 is locked: 409 `stage_locked`."
 
 @router.get(
     SCENE,
+    responses=error_responses(409),
     summary="The scene's asset instances (made on first read)",
     description="One instance per asset linked to the scene (active and deferred; removed links "
     "excluded), created on first read, exactly once under concurrency. `reference` is the image the "
@@ -46,6 +48,7 @@ async def list_instances(
 
 @router.post(
     SCENE,
+    responses=error_responses(409),
     status_code=status.HTTP_201_CREATED,
     summary="Add an asset to the scene",
     description='`{"asset_id"}` links an existing asset (deferred ones too); `{"new": {name, type, '
@@ -69,6 +72,7 @@ async def add_to_scene(
 
 @router.post(
     SCENE + "/use-master",
+    responses=error_responses(409),
     summary="Use the reference as-is for many instances",
     description="Sets `use_master_as_is` on every listed instance of this scene (404 if any is not). "
     + LOCKED,
@@ -83,6 +87,7 @@ async def use_master(
 
 @router.patch(
     INSTANCE,
+    responses=error_responses(409),
     summary="Edit an instance",
     description="`visual_state`, `use_master_as_is`, `required` (null: back to the default rule), "
     "`generate_later`, `camera_angle`. Send `version` to get 409 `version_conflict` on a concurrent "
@@ -103,6 +108,7 @@ async def patch_instance(
 
 @router.delete(
     INSTANCE,
+    responses=error_responses(409),
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove the asset from this scene only",
     description="The asset stays in the project; the link is kept as removed (re-extraction does not "
@@ -118,6 +124,7 @@ async def remove_from_scene(
 
 @router.get(
     INSTANCE + "/reference-chain",
+    responses=error_responses(409),
     summary="The images this scene can start from, oldest first",
     description="The master image, then the selected image of each earlier scene (current script order) "
     "with an instance of this asset; scenes without an image are skipped. `all_attempts=true` also lists "
@@ -142,6 +149,7 @@ async def reference_chain(
 
 @router.put(
     INSTANCE + "/reference",
+    responses=error_responses(409),
     summary="Choose the reference image",
     description="Any image of the reference chain (with `all_attempts`); null goes back to the default. "
     "Anything else is 422 `reference_not_in_chain`. " + LOCKED,
@@ -160,7 +168,9 @@ async def set_reference(
     return await chain.set_reference(session, storage, scene=scene, instance=inst, attempt_id=body.attempt_id)
 
 
-@router.get(INSTANCE + "/attempts", summary="The instance's images, newest first")
+@router.get(
+    INSTANCE + "/attempts", summary="The instance's images, newest first", responses=error_responses(409)
+)
 async def list_attempts(
     sid: uuid.UUID,
     iid: uuid.UUID,
@@ -175,6 +185,7 @@ async def list_attempts(
 
 @router.post(
     INSTANCE + "/attempts/generate",
+    responses=error_responses(409),
     status_code=status.HTTP_202_ACCEPTED,
     summary="Generate a scene image (job)",
     description="Prompt: the asset's description + `visual_state` + the project's style + the type's rules, "
@@ -188,6 +199,7 @@ async def generate(sid: uuid.UUID, iid: uuid.UUID, project: ProjectDep, jobs: Jo
 
 @router.post(
     INSTANCE + "/attempts/upload",
+    responses=error_responses(409, 415),
     status_code=status.HTTP_202_ACCEPTED,
     summary="Upload a scene image (job)",
     description="Multipart `file`: PNG, JPEG or WebP recognised from the content (415 `unsupported_image`), "
@@ -209,6 +221,7 @@ async def upload(
 
 @router.post(
     INSTANCE + "/attempts/{tid}/select",
+    responses=error_responses(409),
     summary="Make this image the instance's own image",
     description="Also turns `use_master_as_is` off. " + LOCKED,
 )
@@ -228,6 +241,7 @@ async def select_attempt(
 
 @router.delete(
     INSTANCE + "/attempts/{tid}",
+    responses=error_responses(409),
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an image and its stored files",
     description="Deleting the selected one leaves the instance with no own image. " + LOCKED,
@@ -247,6 +261,7 @@ async def delete_attempt(
 
 @router.post(
     INSTANCE + "/attempts/{tid}/promote",
+    responses=error_responses(409),
     status_code=status.HTTP_201_CREATED,
     summary="Copy this scene image into the asset's master carousel",
     description="A new, selected Stage 5 attempt (source `cloned`), under the Stage 5 cap. While Stage 5 "
@@ -277,6 +292,7 @@ async def readiness(project: ProjectDep, session: SessionDep) -> Readiness:
 
 @router.post(
     "/stages/8/lock",
+    responses=error_responses(409),
     summary="Lock Stage 8",
     description="409 `stage5_unlocked` while Stage 5 is unlocked; 409 `stage8_blocked` with the readiness "
     "in `details` while something blocks.",
