@@ -15,6 +15,7 @@ from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
+    continuity,
     extraction,
     files,
     health,
@@ -79,4 +80,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
         app.include_router(module.router)
     app.include_router(stage8.router)
+    app.include_router(continuity.router)
     return app
