@@ -192,10 +192,19 @@ async def scene_context(
         left_out=[],
         tokens_left_out=0,
     )
-    if max_tokens is not None:
-        ctx = fit(ctx, max_tokens, {a for a, _ in p.in_shot.get(shot, [])} if shot is not None else set())
     ctx.token_estimate = tokens(ctx)
-    return ctx
+    if max_tokens is None:
+        return ctx
+    in_shot = {a for a, _ in p.in_shot.get(shot, [])} if shot is not None else set()
+    # The report of what was left out costs tokens too: shrink the items' budget by any overshoot.
+    budget, best = max_tokens, ctx
+    for _ in range(4):
+        best = fit(ctx, budget, in_shot)
+        best.token_estimate = tokens(best)
+        if best.token_estimate <= max_tokens:
+            break
+        budget -= best.token_estimate - max_tokens
+    return best
 
 
 def fit(ctx: SceneContext, budget: int, in_shot: set[uuid.UUID]) -> SceneContext:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.continuity import repository as crepo
-from shared.continuity.angles import CameraAngles, parse_camera
+from shared.continuity.angles import CameraAngles, parse_camera, prompt_line
 from shared.continuity.names import NameMatcher
 from shared.continuity.schemas import (
     CameraAnglesOut,
@@ -182,3 +182,36 @@ async def read_shots(session: AsyncSession, project: Project, scene: Scene) -> S
         ],
         unknown_names=sorted(set(p.unknown)),
     )
+
+
+async def scene_presence(
+    session: AsyncSession, project_id: uuid.UUID, scene_id: uuid.UUID
+) -> dict[uuid.UUID, InstanceShots]:
+    """Per asset of one scene's shot list: its shot numbers and their camera angles (two
+    statements). What Stage 8's instance list can merge into each instance as ``shots`` and
+    ``camera_angles``."""
+    shots = await crepo.shots_of(session, [scene_id])
+    if not shots:
+        return {}
+    assets = await crepo.project_assets(session, project_id)
+    names = {a.asset_id: a.name for a in assets}
+    p = presence(shots, NameMatcher(assets))
+    return {
+        a: InstanceShots(
+            instance_id=None,
+            asset_id=a,
+            name=names[a],
+            shots=numbers,
+            camera_angles=angles_of(shots, numbers),
+        )
+        for a, numbers in p.by_asset.items()
+    }
+
+
+async def camera_prompt_line(
+    session: AsyncSession, project_id: uuid.UUID, scene_id: uuid.UUID, asset_id: uuid.UUID
+) -> str:
+    """The line a scene-image prompt of this asset gets for its shots' camera angles ("" if none),
+    for ``shared/stage8/prompts.py``: the image should serve the shots it will be used in."""
+    found = (await scene_presence(session, project_id, scene_id)).get(asset_id)
+    return prompt_line(as_camera_angles(found.camera_angles)) if found else ""

@@ -87,7 +87,14 @@ async def _build(
     out: list[TimelineScene] = []
     earlier: tuple[int, SceneInstanceAttempt] | None = None
     for scene in scenes:
-        inst = by_scene.get(scene.id) if scene.id in live else None
+        appears = scene.id in live
+        inst = by_scene.get(scene.id) if appears else None
+        if appears and inst is None:
+            # Linked, but Stage 8 has not listed the scene yet: the instance it will make
+            # (defaults: no visual state, use-master-as-is, default reference), not written here.
+            inst = SceneAssetInstance(
+                id=None, asset_id=asset.id, scene_id=scene.id, visual_state="", use_master_as_is=True
+            )
         image: SceneImage | None = None
         attempt: AssetAttempt | SceneInstanceAttempt | None = None
         source: str | None = None
@@ -112,7 +119,7 @@ async def _build(
                 elif inst.reference_kind == "master":
                     broken[inst.id] = (inst, "master_missing")
                 ref = earlier if earlier else ((None, master) if master else None)
-            mine = own.get(inst.id)
+            mine = own.get(inst.id) if inst.id is not None else None
             if not inst.use_master_as_is and mine is not None:
                 attempt, image, source = mine, instance_image(mine, scene.number, storage), "generated_here"
             elif inst.use_master_as_is and ref is not None:
@@ -121,23 +128,21 @@ async def _build(
                     image, source = master_image(attempt, storage), "master"
                 elif number is not None:
                     image, source, from_scene = instance_image(attempt, number, storage), "inherited", number
-            if mine is not None:
+            if mine is not None and inst.id is not None:
                 earlier = (scene.number, mine)
         out.append(
             TimelineScene(
                 scene_id=scene.id,
                 number=scene.number,
                 heading=scene.heading,
-                appears=inst is not None,
+                appears=appears,
                 instance_id=inst.id if inst else None,
                 visual_state=inst.visual_state if inst else None,
                 image=image,
                 image_source=source,
                 inherited_from_scene=from_scene,
                 stale=stale_of(asset, inst.visual_state if inst else None, attempt),
-                shots=shots_by_scene.get(scene.id, [])
-                if inst is not None or scene.id in shots_by_scene
-                else [],
+                shots=shots_by_scene.get(scene.id, []),
             )
         )
     for inst in instances:

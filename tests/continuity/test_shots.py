@@ -41,7 +41,11 @@ def test_the_prompt_line_says_the_angles_once() -> None:
 
 
 SHOTS = [
-    {"number": 1, "camera": "EWS establishing, AERIAL looking down", "action": "The lighthouse in the storm."},
+    {
+        "number": 1,
+        "camera": "EWS establishing, AERIAL looking down",
+        "action": "The lighthouse in the storm.",
+    },
     {"number": 2, "camera": "CU", "action": "Mara trims the wick.", "assets": ["lamp"]},
     {"number": 3, "camera": "low angle, 3/4 left", "action": "The old woman turns to the window."},
     {"number": 4, "camera": "MCU profile", "action": "Tom at the door.", "assets": ["Nobody"]},
@@ -71,10 +75,18 @@ async def test_instances_show_their_shots_and_camera_angles(s8: Stage8) -> None:
         {"shot": 3, "framing": None, "angle": "low", "side": "three-quarter"},
     ]
     shot1 = body["shots"][0]
-    assert shot1["camera_angles"] == {"framing": "extreme wide", "angle": "overhead", "side": None, "edited": False}
+    assert shot1["camera_angles"] == {
+        "framing": "extreme wide",
+        "angle": "overhead",
+        "side": None,
+        "edited": False,
+    }
     assert body["unknown_names"] == ["Nobody"]
     shot2 = body["shots"][1]
-    assert {(a["name"], a["how"]) for a in shot2["assets"]} == {("Lamp", "listed"), ("Mara", "named_in_action")}
+    assert {(a["name"], a["how"]) for a in shot2["assets"]} == {
+        ("Lamp", "listed"),
+        ("Mara", "named_in_action"),
+    }
     assert {mara, lamp, tom} >= {a["asset_id"] for s in body["shots"] for a in s["assets"]}
 
     # Renaming the alias away: Mara is no longer in shot 3 on the next read.
@@ -122,5 +134,20 @@ async def test_bad_shot_input(s8: Stage8) -> None:
         f"{s8.base}/scenes/{ids[1]}/shots/1/camera-angles", json={"side": "left"}, headers=s8.auth
     )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
-    r = await s8.env.client.get(f"{s8.base}/scenes/00000000-0000-0000-0000-000000000000/shots", headers=s8.auth)
+    r = await s8.env.client.get(
+        f"{s8.base}/scenes/00000000-0000-0000-0000-000000000000/shots", headers=s8.auth
+    )
     assert r.status_code == 404
+
+
+async def test_the_generation_prompt_line_follows_the_shots(s8: Stage8) -> None:
+    import uuid
+
+    from shared.continuity.shots import camera_prompt_line
+
+    mara = await s8.asset("Mara", aliases=["the old woman"])
+    ids = await s8.scene_ids()
+    await put(s8, ids[1], SHOTS)
+    async with s8.sessions() as s:
+        line = await camera_prompt_line(s, uuid.UUID(s8.pid), uuid.UUID(ids[1]), uuid.UUID(mara))
+    assert line == "Shown in this scene as: close-up shot; low angle, seen in three-quarter view."
