@@ -10,7 +10,7 @@ locks the asset, inserts the attempt under the cap (evicting, deleting evicted f
 and marks the job succeeded.
 
 For each ``imagegen_concurrency`` (jobs in flight per process) and process count, the workers
-(``arq services.imagegen.worker.WorkerSettings``) are started and warmed up first (one job per
+(``python -m services.imagegen``) are started and warmed up first (one job per
 slot, to pay lazy imports and font loading outside the window); then ``--jobs`` rows spread
 round-robin over ``--assets`` assets are written in one transaction and enqueued. jobs/s is
 jobs / (last ``finished_at`` - first ``created_at``) from the rows. Many jobs per asset on
@@ -55,7 +55,7 @@ from bench.common import (
     prepare_database,
     print_table,
     settings_env,
-    start_arq_worker,
+    start_worker,
     wait_arq_ready,
 )
 from services.imagegen.worker import worker_options
@@ -217,9 +217,7 @@ def main() -> None:
                 try:
                     for i in range(count):
                         name = f"imagegen-c{concurrency}-p{count}-{i}"
-                        workers.append(
-                            start_arq_worker(name, "services.imagegen.worker.WorkerSettings", env, tmp)
-                        )
+                        workers.append(start_worker(name, "services.imagegen", env, tmp))
                     rows.append([concurrency, *asyncio.run(measure(settings, workers, args))])
                 finally:
                     for w in workers:

@@ -137,7 +137,8 @@ async def get_instance(
 ) -> Instance | None:
     q = select(Instance).where(Instance.id == instance_id, Instance.scene_id == scene_id, live())
     if for_update:
-        q = q.with_for_update(of=Instance)
+        # Refresh it: the row may have changed since this session last read it unlocked.
+        q = q.with_for_update(of=Instance).execution_options(populate_existing=True)
     return await session.scalar(q)
 
 

@@ -231,6 +231,10 @@ async def remove_from_scene(
     """The asset leaves this scene only: the link is kept as ``removed`` (re-extraction does not
     bring it back), the asset stays, and the instance keeps its images until the purge."""
     ensure_stage8_unlocked(project)
+    found = await require_instance(session, scene, instance_id)
+    # The asset row first, then the instance: the order add_to_scene takes them in, so a remove
+    # racing an add of the same asset waits instead of deadlocking.
+    await session.execute(select(ProjectAsset.id).where(ProjectAsset.id == found.asset_id).with_for_update())
     inst = await require_instance(session, scene, instance_id, for_update=True)
     link = await session.scalar(
         select(AssetSceneLink).where(

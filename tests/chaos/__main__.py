@@ -13,14 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import asyncpg
-
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
 from tests.chaos.harness import ChaosPlan, chaos_settings, run_chaos, upstreams
+from tests.support.databases import recreate_database
 
 ROOT = Path(__file__).resolve().parents[2]
-PG = os.environ.get("FILMASSETS_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 DB = "filmassets_chaos"
 
 
@@ -32,6 +30,7 @@ async def main() -> None:
     parser.add_argument("--pings", type=int, default=20)
     parser.add_argument("--previews", type=int, default=4)
     parser.add_argument("--redis-restarts", type=int, default=2)
+    parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=240)
     args = parser.parse_args()
     plan = ChaosPlan(
@@ -39,15 +38,10 @@ async def main() -> None:
         pings=args.pings,
         previews=args.previews,
         redis_restarts=args.redis_restarts,
+        max_kills=args.kills,
         time_limit_s=args.seconds,
     )
-    conn = await asyncpg.connect(PG.replace("+asyncpg", "") + "/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB}"')
-    finally:
-        await conn.close()
-    url = f"{PG}/{DB}"
+    url = await recreate_database(DB)
     await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "alembic", "upgrade", "head"],

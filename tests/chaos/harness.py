@@ -52,6 +52,7 @@ class ChaosPlan:
     pings: int = 8
     previews: int = 3
     kill_every_s: float = 3.0
+    max_kills: int = 6
     redis_restarts: int = 1
     image_latency_s: float = 1.5
     llm_latency_s: float = 1.0
@@ -195,14 +196,15 @@ async def run_chaos(
                     await asyncio.sleep(1.5)
                     redis.start()
                     report.redis_restarts += 1
-                if now >= next_kill and any(r.status not in TERMINAL for r in rows.values()):
+                running = {j: r.tries for j, r in rows.items() if r.status == "running"}
+                # Kill only while jobs run, so every kill lands on work in flight (a loaded machine
+                # starts workers slowly: killing idle ones would only measure start-up).
+                if now >= next_kill and running and report.kills < plan.max_kills:
                     name = rng.choice(sorted(workers))
-                    running = {j: r.tries for j, r in rows.items() if r.status == "running"}
                     workers[name].kill()
                     report.kills += 1
                     workers[name] = WorkerProcess(name.split("-")[0], env)
-                    if running:
-                        watching.append((time.monotonic(), running))
+                    watching.append((time.monotonic(), running))
                     next_kill = time.monotonic() + plan.kill_every_s
                 await asyncio.sleep(0.2)
     finally:

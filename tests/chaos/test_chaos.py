@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.config import Settings
 from tests.chaos.harness import ChaosPlan, chaos_settings, run_chaos, upstreams
 
-PLAN = ChaosPlan(generations=12, pings=4, previews=2, kill_every_s=3.0, redis_restarts=1, time_limit_s=100)
+PLAN = ChaosPlan(
+    generations=12, pings=4, previews=2, kill_every_s=3.0, max_kills=5, redis_restarts=1, time_limit_s=150
+)
 
 
 @pytest.mark.slow
@@ -28,7 +30,9 @@ async def test_kills_and_redis_restarts_lose_and_duplicate_nothing(
     assert report.succeeded == report.jobs, report
     assert report.retried >= 1, report  # the faults did land on running jobs
     assert report.recovery_s, report
-    assert max(report.recovery_s) < 20, report
+    # An upper bound (it also waits for busy workers and restarted ones to start): far below arq's
+    # own lease of the job timeout (600 s) even on a loaded machine.
+    assert max(report.recovery_s) < 60, report
     # Calls answered before a kill are billed too; at most the calls in flight at each kill are not.
     in_flight_bound = report.kills * settings.llm_concurrency
     assert report.llm_calls_billed >= report.llm_calls_answered - in_flight_bound, report

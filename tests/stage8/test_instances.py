@@ -155,3 +155,20 @@ async def test_remove_from_scene_keeps_asset_and_images(s8: Stage8) -> None:
     assert (back.json()["id"], back.json()["attempt_count"]) == (inst["id"], 1)
     assert back.json()["image"] is not None
     assert back.json()["image"]["attempt_id"] == attempt
+
+
+async def test_racing_adds_and_removes_never_fail(s8: Stage8) -> None:
+    mara = await s8.asset("Mara")
+    ids = await s8.scene_ids()
+    iid = (await s8.instance(ids[2], mara))["id"]
+    add = f"{s8.base}/scenes/{ids[2]}/assets"
+    calls = [
+        s8.env.client.post(add, json={"asset_id": mara}, headers=s8.auth)
+        if n % 2
+        else s8.env.client.delete(s8.url(ids[2], iid), headers=s8.auth)
+        for n in range(12)
+    ]
+    results = await asyncio.gather(*calls)
+    assert {r.status_code for r in results} <= {200, 201, 204, 404}
+    r = await s8.env.client.post(add, json={"asset_id": mara}, headers=s8.auth)
+    assert r.json()["id"] == iid  # still the one instance of Mara in scene 2
