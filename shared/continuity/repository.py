@@ -70,10 +70,16 @@ async def shots_of(session: AsyncSession, scene_ids: Sequence[uuid.UUID]) -> Seq
     ).all()
 
 
-async def script_shots(session: AsyncSession, script_id: uuid.UUID) -> Sequence[Shot]:
+async def script_shots(
+    session: AsyncSession, script_id: uuid.UUID
+) -> Sequence[Row[uuid.UUID, int, str, list[str]]]:
+    """(scene_id, number, action, assets) of every shot of the script: plain rows, not ORM objects
+    (a feature's thousand shots cost 40 ms as objects, a few as rows)."""
     return (
-        await session.scalars(
-            select(Shot).join(Scene, Scene.id == Shot.scene_id).where(Scene.script_id == script_id)
+        await session.execute(
+            select(Shot.scene_id, Shot.number, Shot.action, Shot.assets)
+            .join(Scene, Scene.id == Shot.scene_id)
+            .where(Scene.script_id == script_id)
         )
     ).all()
 

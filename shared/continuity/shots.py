@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +43,18 @@ class Presence:
     unknown: list[str] = field(default_factory=list)
 
 
-def presence(shots: Sequence[Shot], matcher: NameMatcher) -> Presence:
+class ShotLike(Protocol):
+    """A stored shot or a plain row of its columns."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def assets(self) -> list[str]: ...
+
+
+def presence(shots: Sequence[ShotLike], matcher: NameMatcher) -> Presence:
     out = Presence()
     for shot in sorted(shots, key=lambda s: s.number):
         listed = matcher.resolve(shot.assets or [])

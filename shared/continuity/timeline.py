@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,10 +78,12 @@ async def _build(
     master = (await s8repo.masters(session, [asset.id])).get(asset.id)
     shots = await crepo.script_shots(session, script_id) if script_id else []
     matcher = NameMatcher([Named(asset.id, asset.name, tuple(asset.aliases or ()))])
-    shots_by_scene: dict[uuid.UUID, list[int]] = {}
-    for scene_id in {s.scene_id for s in shots}:
-        p = presence([s for s in shots if s.scene_id == scene_id], matcher)
-        shots_by_scene[scene_id] = p.by_asset.get(asset.id, [])
+    grouped: dict[uuid.UUID, list[Any]] = {}
+    for row in shots:
+        grouped.setdefault(row.scene_id, []).append(row)
+    shots_by_scene = {
+        sid: presence(rows, matcher).by_asset.get(asset.id, []) for sid, rows in grouped.items()
+    }
 
     by_scene = {i.scene_id: i for i in instances if i.scene_id in scene_ids}
     broken: dict[uuid.UUID, tuple[SceneAssetInstance, str]] = {}
