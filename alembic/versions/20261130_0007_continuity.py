@@ -8,8 +8,9 @@ Create Date: 2026-11-30 14:23:16.118493
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects import postgresql
+
+from alembic import op
 
 revision: str = "0007"
 down_revision: str | None = "0004"
