@@ -131,7 +131,11 @@ async def scene_context(
             elif i.image.attempt_id in scene_attempts:
                 stale = instance_stale(asset, i.visual_state, scene_attempts[i.image.attempt_id])
         numbers = p.by_asset.get(i.asset_id, [])
-        side = chosen.side if chosen is not None else None
+        angles = angles_of(shots, numbers)
+        # The side to hand a view on for: the shot's, else the first of the asset's shots that has one.
+        side, side_shot = (chosen.side, shot) if chosen is not None else (None, None)
+        if chosen is None:
+            side, side_shot = next(((a.side, a.shot) for a in angles if a.side), (None, None))
         out.append(
             ContextAsset(
                 asset_id=i.asset_id,
@@ -142,11 +146,11 @@ async def scene_context(
                 description=i.description,
                 visual_state=i.visual_state,
                 shots=numbers,
-                camera_angles=angles_of(shots, numbers),
+                camera_angles=angles,
                 image_url=i.image.image_url if i.image else None,
                 image=i.image,
                 stale=stale,
-                view=choose_view(views.get(i.asset_id, {}), side, shot, storage),
+                view=choose_view(views.get(i.asset_id, {}), side, side_shot, storage),
             )
         )
     prev_scene, prev_items = await _previous(session, storage, scene)

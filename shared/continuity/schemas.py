@@ -45,10 +45,18 @@ class CameraAnglesOut(BaseModel):
 
 
 class CameraAnglesPatch(BaseModel):
+    """A correction of one shot's angles: fields sent replace the parsed ones (null clears one)."""
+
     model_config = ConfigDict(extra="forbid")
+    number: int = Field(ge=1, le=100000, description="The shot to correct")
     framing: Framing | None = None
     angle: Angle | None = None
     side: Side | None = None
+
+
+class ShotsPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shots: list[CameraAnglesPatch] = Field(min_length=1, max_length=500)
 
 
 class ShotAsset(BaseModel):

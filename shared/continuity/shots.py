@@ -21,13 +21,13 @@ from shared.continuity.angles import CameraAngles, parse_camera, prompt_line
 from shared.continuity.names import NameMatcher
 from shared.continuity.schemas import (
     CameraAnglesOut,
-    CameraAnglesPatch,
     InstanceShots,
     ShotAngles,
     ShotAsset,
     ShotList,
     ShotOut,
     ShotsIn,
+    ShotsPatch,
 )
 from shared.errors import NotFound, ValidationFailed
 from shared.models import Project, Scene, SceneAssetInstance, Shot
@@ -115,17 +115,24 @@ async def put_shots(session: AsyncSession, project: Project, scene: Scene, data:
     await session.flush()
 
 
-async def patch_angles(session: AsyncSession, scene: Scene, number: int, data: CameraAnglesPatch) -> None:
-    """Correct a shot's camera angles (a field sent as null clears it); kept across re-PUTs of the
-    same camera text."""
-    shot = await session.scalar(
-        select(Shot).where(Shot.scene_id == scene.id, Shot.number == number).with_for_update()
-    )
-    if shot is None:
-        raise NotFound("Shot not found in this scene")
-    for name, value in data.model_dump(exclude_unset=True).items():
-        setattr(shot, name, value)
-    shot.angles_edited = True
+async def patch_angles(session: AsyncSession, scene: Scene, data: ShotsPatch) -> None:
+    """Correct shots' camera angles (a field sent as null clears it); kept across re-PUTs of the
+    same camera text. All or nothing: an unknown shot number is a 404 and nothing changes."""
+    wanted = {p.number: p for p in data.shots}
+    shots = {
+        s.number: s
+        for s in await session.scalars(
+            select(Shot).where(Shot.scene_id == scene.id, Shot.number.in_(list(wanted))).with_for_update()
+        )
+    }
+    missing = sorted(set(wanted) - set(shots))
+    if missing:
+        raise NotFound("Shot not found in this scene", code="shot_not_found", details={"numbers": missing})
+    for number, patch in wanted.items():
+        shot = shots[number]
+        for name, value in patch.model_dump(exclude_unset=True, exclude={"number"}).items():
+            setattr(shot, name, value)
+        shot.angles_edited = True
     await session.flush()
 
 

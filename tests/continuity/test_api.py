@@ -10,8 +10,7 @@ from tests.conftest import auth_for
 from tests.stage8.helpers import Stage8
 
 PATHS = {
-    "/v1/projects/{pid}/scenes/{sid}/shots": {"get", "put"},
-    "/v1/projects/{pid}/scenes/{sid}/shots/{number}/camera-angles": {"patch"},
+    "/v1/projects/{pid}/scenes/{sid}/shots": {"get", "put", "patch"},
     "/v1/projects/{pid}/scenes/{sid}/suggestions": {"get"},
     "/v1/projects/{pid}/scenes/{sid}/suggestions/{gid}/accept": {"post"},
     "/v1/projects/{pid}/scenes/{sid}/suggestions/{gid}/dismiss": {"post"},
@@ -41,7 +40,7 @@ async def test_another_users_paths_are_not_found(s8: Stage8) -> None:
     calls: list[tuple[str, str, dict[str, object] | None]] = [
         ("GET", f"/scenes/{ids[1]}/shots", None),
         ("PUT", f"/scenes/{ids[1]}/shots", {"shots": []}),
-        ("PATCH", f"/scenes/{ids[1]}/shots/1/camera-angles", {"side": "back"}),
+        ("PATCH", f"/scenes/{ids[1]}/shots", {"shots": [{"number": 1, "side": "back"}]}),
         ("GET", f"/scenes/{ids[1]}/suggestions", None),
         ("POST", f"/scenes/{ids[1]}/suggestions/{gid}/accept", None),
         ("POST", f"/scenes/{ids[1]}/suggestions/{gid}/dismiss", None),

@@ -112,6 +112,9 @@ async def test_generate_views_then_a_shot_hands_on_the_matching_view(s8: Stage8)
     assert "profile" in tele["view"]["reason"]
     side = next(a for a in await s8.env.attempts(s8.auth, s8.pid, scope) if a["view"] == "side")
     assert tele["view"]["attempt_id"] == side["id"]
+    # The whole scene: the view of the first of its shots that says a side.
+    [tele] = [a for a in (await context(s8, ids[2]))["assets"] if a["name"] == "Telescope"]
+    assert (tele["view"]["view"], tele["view"]["reason"].split(" shows")[0]) == ("side", "shot 1")
 
 
 async def test_images_made_from_old_text_are_stale_until_regenerated(s8: Stage8) -> None:

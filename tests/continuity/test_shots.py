@@ -105,8 +105,9 @@ async def test_angles_are_corrected_by_patch_and_kept_across_the_same_camera_tex
     await s8.asset("Mara")
     ids = await s8.scene_ids()
     await put(s8, ids[1], SHOTS)
-    url = f"{s8.base}/scenes/{ids[1]}/shots/3/camera-angles"
-    r = await s8.env.client.patch(url, json={"side": "back", "framing": "wide"}, headers=s8.auth)
+    url = f"{s8.base}/scenes/{ids[1]}/shots"
+    body = {"shots": [{"number": 3, "side": "back", "framing": "wide"}]}
+    r = await s8.env.client.patch(url, json=body, headers=s8.auth)
     assert r.status_code == 200, r.text
     shot3 = next(s for s in r.json()["shots"] if s["number"] == 3)
     assert shot3["camera_angles"] == {"framing": "wide", "angle": "low", "side": "back", "edited": True}
@@ -125,14 +126,14 @@ async def test_bad_shot_input(s8: Stage8) -> None:
     assert (r.status_code, r.json()["error"]["code"]) == (422, "duplicate_shot_number")
     r = await put(s8, ids[1], [{"number": 1, "lens": "50mm"}])
     assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
-    r = await s8.env.client.patch(
-        f"{s8.base}/scenes/{ids[1]}/shots/9/camera-angles", json={"side": "back"}, headers=s8.auth
-    )
-    assert r.status_code == 404
     await put(s8, ids[1], [{"number": 1, "camera": "CU"}])
-    r = await s8.env.client.patch(
-        f"{s8.base}/scenes/{ids[1]}/shots/1/camera-angles", json={"side": "left"}, headers=s8.auth
-    )
+    url = f"{s8.base}/scenes/{ids[1]}/shots"
+    two = {"shots": [{"number": 1, "side": "back"}, {"number": 9, "side": "back"}]}
+    r = await s8.env.client.patch(url, json=two, headers=s8.auth)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "shot_not_found")
+    shot1 = (await s8.env.client.get(url, headers=s8.auth)).json()["shots"][0]
+    assert shot1["camera_angles"]["side"] is None  # all or nothing
+    r = await s8.env.client.patch(url, json={"shots": [{"number": 1, "side": "left"}]}, headers=s8.auth)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "validation_error")
     r = await s8.env.client.get(
         f"{s8.base}/scenes/00000000-0000-0000-0000-000000000000/shots", headers=s8.auth

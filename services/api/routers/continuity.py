@@ -14,11 +14,11 @@ from shared.continuity import context, shots, suggestions, timeline, views
 from shared.continuity.schemas import (
     ANGLE_DOC,
     AcceptOut,
-    CameraAnglesPatch,
     RepairOut,
     SceneContext,
     ShotList,
     ShotsIn,
+    ShotsPatch,
     SuggestionList,
     Timeline,
     ViewsOut,
@@ -55,17 +55,18 @@ async def get_shots(sid: uuid.UUID, project: ProjectDep, session: SessionDep) ->
 
 
 @router.patch(
-    SCENE + "/shots/{number}/camera-angles",
-    summary="Correct a shot's camera angles",
-    description="Set `framing`, `angle`, `side` (null clears one; fields not sent stay). Every instance in "
-    "the shot shows the corrected angles, and their generation prompts use them. Kept when the shot "
-    "list is PUT again with the same camera text. " + ANGLE_DOC,
+    SCENE + "/shots",
+    summary="Correct shots' camera angles",
+    description='`{"shots": [{"number", "framing"?, "angle"?, "side"?}]}`: fields sent replace the parsed '
+    "angles (null clears one; fields not sent stay). Every instance in the shot shows the corrected "
+    "angles, and their generation prompts use them. Kept when the shot list is PUT again with the same "
+    "camera text. 404 `shot_not_found` (nothing changed) for a number not in the list. " + ANGLE_DOC,
 )
 async def patch_angles(
-    sid: uuid.UUID, number: int, body: CameraAnglesPatch, project: ProjectDep, session: SessionDep
+    sid: uuid.UUID, body: ShotsPatch, project: ProjectDep, session: SessionDep
 ) -> ShotList:
     scene = await s8service.require_scene(session, project, sid)
-    await shots.patch_angles(session, scene, number, body)
+    await shots.patch_angles(session, scene, body)
     return await shots.read_shots(session, project, scene)
 
 
@@ -110,9 +111,9 @@ async def dismiss(sid: uuid.UUID, gid: uuid.UUID, project: ProjectDep, session: 
     SCENE + "/context",
     summary="What frame generation needs for the scene (or one shot)",
     description="Style, aspect ratio, heading and location, each present asset (name, type, description, "
-    "visual state, shots, camera angles, effective image, `stale`, and with `?shot=` the `view` matching "
-    "the shot's side), and the previous scene's end state of the same assets. `?max_tokens=` bounds it: "
-    "required assets and those in the shot first, then their previous states, then the rest; what does "
+    "visual state, shots, camera angles, effective image, `stale`, and `view`: the asset's view matching "
+    "the side its shot needs, with the reason), and the previous scene's end state of the same assets. "
+    "`?max_tokens=` bounds it: required assets and those in the shot first, then their previous states, then the rest; what does "
     "not fit is summarised or dropped and listed in `left_out` with its token estimate. 404 "
     "`shot_not_found`.",
 )
