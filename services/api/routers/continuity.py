@@ -113,8 +113,8 @@ async def dismiss(sid: uuid.UUID, gid: uuid.UUID, project: ProjectDep, session: 
     description="Style, aspect ratio, heading and location, each present asset (name, type, description, "
     "visual state, shots, camera angles, effective image, `stale`, and `view`: the asset's view matching "
     "the side its shot needs, with the reason), and the previous scene's end state of the same assets. "
-    "`?max_tokens=` bounds it: required assets and those in the shot first, then their previous states, then the rest; what does "
-    "not fit is summarised or dropped and listed in `left_out` with its token estimate. 404 "
+    "`?max_tokens=` bounds it: required assets and those in the shot first, then their previous "
+    "states, then the rest; what does not fit is summarised or dropped and listed in `left_out` with its token estimate. 404 "
     "`shot_not_found`.",
 )
 async def get_context(
