@@ -114,8 +114,8 @@ async def dismiss(sid: uuid.UUID, gid: uuid.UUID, project: ProjectDep, session: 
     "visual state, shots, camera angles, effective image, `stale`, and `view`: the asset's view matching "
     "the side its shot needs, with the reason), and the previous scene's end state of the same assets. "
     "`?max_tokens=` bounds it: required assets and those in the shot first, then their previous "
-    "states, then the rest; what does not fit is summarised or dropped and listed in `left_out` with its token estimate. 404 "
-    "`shot_not_found`.",
+    "states, then the rest; what does not fit is summarised or dropped and listed in `left_out` with "
+    "its token estimate. 404 `shot_not_found`.",
 )
 async def get_context(
     sid: uuid.UUID,
