@@ -28,7 +28,7 @@ from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import Project, Scene, SceneInstanceAttempt
 from shared.projects.stage5 import ensure_unlocked as ensure_stage5_unlocked
-from shared.stage8 import repository as repo
+from shared.stage8 import carousel_repository as repo
 from shared.stage8.gate import ensure_stage8_unlocked
 from shared.stage8.schemas import InstanceAttemptList, InstanceAttemptOut, ReferenceUsed
 from shared.stage8.service import require_instance

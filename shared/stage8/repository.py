@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal_column, select, true, update
+from sqlalchemy import Row, and_, exists, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,16 +140,6 @@ async def get_instance(
         # Refresh it: the row may have changed since this session last read it unlocked.
         q = q.with_for_update(of=Instance).execution_options(populate_existing=True)
     return await session.scalar(q)
-
-
-async def lock_instance(session: AsyncSession, instance_id: uuid.UUID) -> Instance | None:
-    """``SELECT ... FOR UPDATE``: serializes the cap, the numbering and the selection of one carousel."""
-    return await session.scalar(
-        select(Instance)
-        .where(Instance.id == instance_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
 
 
 async def masters(session: AsyncSession, asset_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, AssetAttempt]:
@@ -295,47 +285,3 @@ async def stale_rows(
             .order_by(Instance.scene_position, func.lower(ProjectAsset.name))
         )
     ).all()
-
-
-# --- the carousel
-
-
-async def list_attempts(session: AsyncSession, instance_id: uuid.UUID) -> Sequence[Attempt]:
-    rows = await session.scalars(
-        select(Attempt)
-        .where(Attempt.instance_id == instance_id)
-        .order_by(Attempt.attempt_number.desc())
-        .execution_options(populate_existing=True)
-    )
-    return rows.all()
-
-
-async def get_attempt(
-    session: AsyncSession, *, instance_id: uuid.UUID, attempt_id: uuid.UUID
-) -> Attempt | None:
-    return await session.scalar(
-        select(Attempt).where(Attempt.id == attempt_id, Attempt.instance_id == instance_id)
-    )
-
-
-async def eviction_order(session: AsyncSession, instance_id: uuid.UUID) -> Sequence[Attempt]:
-    """Unselected before selected, then oldest first (the Stage 5 rule)."""
-    rows = await session.scalars(
-        select(Attempt)
-        .where(Attempt.instance_id == instance_id)
-        .order_by(Attempt.selected, Attempt.attempt_number)
-    )
-    return rows.all()
-
-
-async def clear_selection(session: AsyncSession, instance_id: uuid.UUID) -> None:
-    # Executed at once so the partial unique index sees the old selection gone before the new one.
-    await session.execute(
-        update(Attempt)
-        .where(Attempt.instance_id == instance_id, Attempt.selected.is_(True))
-        .values(selected=False)
-    )
-
-
-async def mark_selected(session: AsyncSession, attempt_id: uuid.UUID) -> None:
-    await session.execute(update(Attempt).where(Attempt.id == attempt_id).values(selected=True))

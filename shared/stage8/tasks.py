@@ -107,7 +107,7 @@ async def scene_image_generate(run: JobRun[SceneImagePayload]) -> SceneAttemptRe
             heading=loaded.scene.heading if loaded.scene else loaded.instance.scene_heading,
             has_reference=reference_bytes is not None,
         ),
-        reference_images=[reference_bytes] if reference_bytes is not None else [],
+        reference=reference_bytes,
     )
     await run.progress(0.1, "Drawing the scene image")
     generated = await call_provider(provider, request)

@@ -3,7 +3,11 @@ through the Stage 5 pipeline, the cap under racing jobs, failures that leave not
 
 from __future__ import annotations
 
+import io
+import math
 from typing import Any
+
+from PIL import Image, ImageDraw
 
 from tests.attempts.helpers import decode, encode
 from tests.stage8.helpers import Stage8, png
@@ -134,3 +138,53 @@ async def test_job_routes_refuse_foreign_locked_and_styleless(s8: Stage8) -> Non
     inst = await styleless.instance(sids[1], asset)
     r = await s8.env.client.post(styleless.url(sids[1], inst["id"], "/attempts/generate"), headers=s8.auth)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "style_required")
+
+
+def photo(size: tuple[int, int]) -> bytes:
+    """A picture with structure at every scale: a diagonal ramp, a dark disc, a bright bar."""
+    img = Image.linear_gradient("L").rotate(30).resize(size).convert("RGB")
+    draw = ImageDraw.Draw(img)
+    w, h = size
+    draw.ellipse((w * 0.1, h * 0.3, w * 0.5, h * 0.6), fill=(20, 20, 60))
+    draw.rectangle((w * 0.6, h * 0.15, w * 0.8, h * 0.7), fill=(250, 230, 120))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def correlation(a: Image.Image, b: Image.Image) -> float:
+    """Pearson correlation of two images' grey levels on a small common grid."""
+    xs = list(a.convert("L").resize((48, 27)).tobytes())
+    ys = list(b.convert("L").resize((48, 27)).tobytes())
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    return cov / math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+
+
+async def test_offline_generation_visibly_derives_from_the_reference(s8: Stage8) -> None:
+    harbour = await s8.asset("Harbour wall", "location")  # no background removal: the whole frame
+    ids = await s8.scene_ids()
+    first, second = [await s8.instance(ids[n], harbour) for n in (1, 2)]
+    ref = photo((512, 288))
+    up = await upload(s8, ids[1], first["id"], ref)
+    assert up.status_code == 202, up.text
+    assert await s8.env.run() == 1  # the upload is scene 1's image before scene 2 is drawn
+    [uploaded] = await attempts(s8, ids[1], first["id"])
+    await generate(s8, ids[2], second["id"])
+    await generate(s8, ids[1], first["id"])  # scene 1 has no earlier image and no master: no reference
+    assert await s8.env.run() == 2
+    [made] = await attempts(s8, ids[2], second["id"])
+    assert made["reference"]["attempt_id"] == uploaded["id"]
+    fresh = next(a for a in await attempts(s8, ids[1], first["id"]) if a["source"] == "generated")
+    assert fresh["reference"] is None
+    reference = Image.open(io.BytesIO(ref)).convert("RGB")
+    out = decode(await s8.env.download(made["image_url"]))
+    without = decode(await s8.env.download(fresh["image_url"]))
+
+    # The middle band, clear of the text the renderer writes at the top and bottom.
+    def band(img: Image.Image) -> Image.Image:
+        img = img.convert("RGB").resize(reference.size)
+        return img.crop((0, round(img.height * 0.2), img.width, round(img.height * 0.75)))
+
+    assert correlation(band(out), band(reference)) > 0.8
+    assert abs(correlation(band(without), band(reference))) < 0.5

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.jobs import JobsDep
+from services.api.rendering import json_of
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
@@ -20,7 +21,12 @@ from shared.jobs.service import job_out
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
 
 
-@router.get("", summary="List assets", description="`status=active` (default) hides deferred assets.")
+@router.get(
+    "",
+    summary="List assets",
+    description="`status=active` (default) hides deferred assets.",
+    response_model=Page[AssetOut],
+)
 async def list_assets(
     project: ProjectDep,
     session: SessionDep,
@@ -28,12 +34,13 @@ async def list_assets(
     page: Annotated[PageParams, Depends(page_params)],
     status_: Annotated[AssetStatus, Query(alias="status")] = "active",
     type_: Annotated[AssetType | None, Query(alias="type")] = None,
-) -> Page[AssetOut]:
+) -> Response:
     rows, total = await repo.list_rows(
         session, project_id=project.id, status=status_, type_=type_, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[service.to_out(r, storage) for r in rows], total=total, limit=page.limit, offset=page.offset
+    items = [service.to_out(r, storage) for r in rows]
+    return json_of(
+        Page[AssetOut].model_construct(items=items, total=total, limit=page.limit, offset=page.offset)
     )
 
 
