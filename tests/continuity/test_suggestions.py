@@ -129,3 +129,16 @@ async def test_foreign_and_unknown_suggestions_are_404(s8: Stage8) -> None:
         f"{s8.base}/scenes/{ids[1]}/suggestions/00000000-0000-0000-0000-000000000000/dismiss", headers=s8.auth
     )
     assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+
+
+async def test_concurrent_first_reads_after_a_change_refresh_once_each_without_duplicates(s8: Stage8) -> None:
+    import asyncio
+
+    await put_script(s8, SCRIPT)
+    await s8.asset("Mara", scenes=(1, 3))
+    await s8.asset("Tom", scenes=(4,))
+    ids = await s8.scene_ids()
+    answers = await asyncio.gather(*(suggestions(s8, ids[2]) for _ in range(6)))
+    assert all({g["name"] for g in a} == {"Mara", "Tom"} for a in answers)
+    async with s8.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(SceneAssetSuggestion)) == 2
