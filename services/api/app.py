@@ -15,6 +15,7 @@ from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
+    continuity,
     extraction,
     files,
     health,
@@ -76,7 +77,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
-    modules = (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files, stage8)
+    modules = (
+        health,
+        projects,
+        styles,
+        scripts,
+        extraction,
+        attempts,
+        assets,
+        library,
+        jobs,
+        files,
+        stage8,
+        continuity,
+    )
     document_errors(m.router for m in modules)
     for module in modules:
         app.include_router(module.router)

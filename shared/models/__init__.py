@@ -10,6 +10,7 @@ from shared.models.asset import (
     ProjectAsset,
 )
 from shared.models.base import Base
+from shared.models.continuity import SUGGESTION_RULES, ContinuityState, SceneAssetSuggestion, Shot
 from shared.models.job import JOB_STATUSES, TERMINAL_STATUSES, IdempotencyKey, Job, LLMCallRecord
 from shared.models.project import ASPECT_RATIOS, Project, StyleCapsule
 from shared.models.script import SCRIPT_FORMATS, Scene, Script
@@ -21,10 +22,12 @@ __all__ = [
     "ASSET_TYPES",
     "JOB_STATUSES",
     "SCRIPT_FORMATS",
+    "SUGGESTION_RULES",
     "TERMINAL_STATUSES",
     "AssetAttempt",
     "AssetSceneLink",
     "Base",
+    "ContinuityState",
     "DismissedEntity",
     "GlobalAsset",
     "IdempotencyKey",
@@ -34,7 +37,9 @@ __all__ = [
     "ProjectAsset",
     "Scene",
     "SceneAssetInstance",
+    "SceneAssetSuggestion",
     "SceneInstanceAttempt",
     "Script",
+    "Shot",
     "StyleCapsule",
 ]

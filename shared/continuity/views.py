@@ -1,0 +1,85 @@
+"""Views (seed 3C.2): front, side, three-quarter and back images of a character, prop or extra in
+its Stage 5 carousel, and which one a shot should hand on.
+
+``generate-views`` starts one ``image.generate`` job (with ``view``) per view the carousel lacks.
+Until the batches API lands the answer is the list of those jobs."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from shared.assets.service import require_asset
+from shared.attempts.tasks import GeneratePayload, image_generate
+from shared.continuity.angles import VIEW_FOR_SIDE
+from shared.continuity.schemas import ViewChoice, ViewsOut
+from shared.errors import ValidationFailed
+from shared.jobs.service import job_out
+from shared.jobs.starter import JobStarter
+from shared.models import AssetAttempt, Job, Project
+from shared.models.asset import VIEWS
+from shared.projects.stage5 import ensure_unlocked, require_style
+from shared.storage.base import Storage
+
+VIEW_TYPES = ("character", "prop", "extra_archetype")
+
+
+async def pending_views(jobs: JobStarter, asset_id: uuid.UUID) -> set[str]:
+    """Views already being drawn (queued or running image.generate jobs of this asset)."""
+    rows = await jobs.session.scalars(
+        select(Job.payload).where(
+            Job.kind == image_generate.name,
+            Job.status.in_(("queued", "running")),
+            Job.payload["asset_id"].astext == str(asset_id),
+        )
+    )
+    return {str(p.get("view")) for p in rows if p.get("view")}
+
+
+async def generate_views(jobs: JobStarter, *, project: Project, asset_id: uuid.UUID) -> ViewsOut:
+    ensure_unlocked(project)
+    asset = await require_asset(jobs.session, project, asset_id)
+    if asset.type not in VIEW_TYPES:
+        raise ValidationFailed(
+            "Views are drawn for characters, props and extras, not locations", code="view_not_allowed"
+        )
+    await require_style(jobs.session, project)
+    have = set(
+        await jobs.session.scalars(
+            select(AssetAttempt.view).where(AssetAttempt.asset_id == asset.id, AssetAttempt.view.is_not(None))
+        )
+    )
+    # A view already on its way is not started twice (a double click, a retry without a key).
+    busy = await pending_views(jobs, asset.id)
+    missing = [v for v in VIEWS if v not in have and v not in busy]
+    started = [
+        await jobs.start(image_generate, project=project, payload=GeneratePayload(asset_id=asset.id, view=v))
+        for v in missing
+    ]
+    return ViewsOut(
+        asset_id=asset.id,
+        present=[v for v in VIEWS if v in have],
+        missing=missing,
+        jobs=[job_out(j) for j in started],
+    )
+
+
+def choose_view(
+    views: dict[str, AssetAttempt], side: str | None, shot: int | None, storage: Storage
+) -> ViewChoice | None:
+    """The view matching a shot's side, when the asset has it."""
+    if side is None:
+        return None
+    view = VIEW_FOR_SIDE.get(side)
+    attempt = views.get(view) if view else None
+    if attempt is None or view is None:
+        return None
+    where = f"shot {shot}" if shot is not None else "its shots"
+    return ViewChoice(
+        view=view,
+        attempt_id=attempt.id,
+        image_url=storage.signed_url(attempt.storage_key),
+        thumbnail_url=storage.signed_url(attempt.thumbnail_key) if attempt.thumbnail_key else None,
+        reason=f"{where} shows the asset from the {side}; the {view} view is the reference for it",
+    )
