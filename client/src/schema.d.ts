@@ -976,10 +976,196 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{pid}/scenes/{sid}/shots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The scene's shot list, the assets in each shot, and each instance's shots
+         * @description `instances[]` is what a Stage 8 instance shows: `shots` (the shot numbers it is in) and `camera_angles` (those shots' angles). Follows shot-list and name changes on every read. Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text says nothing): framing = extreme wide | wide | full | medium wide | medium | medium close-up | close-up | extreme close-up; angle = eye level | high | low | overhead (also aerial, bird's eye, top-down) | dutch; side = front | three-quarter | profile | back. Abbreviations such as EWS, WS, FS, MWS, MS, MCU, CU, ECU, OTS, 3/4 are understood.
+         */
+        get: operations["get_shots_v1_projects__pid__scenes__sid__shots_get"];
+        /**
+         * Replace the scene's shot list
+         * @description `{"shots": [{"number", "camera", "action", "assets"?: [names]}]}` from the shot-list stage. An asset is in a shot when listed (by name or alias) or named in the action. Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text says nothing): framing = extreme wide | wide | full | medium wide | medium | medium close-up | close-up | extreme close-up; angle = eye level | high | low | overhead (also aerial, bird's eye, top-down) | dutch; side = front | three-quarter | profile | back. Abbreviations such as EWS, WS, FS, MWS, MS, MCU, CU, ECU, OTS, 3/4 are understood. 422 `duplicate_shot_number`. Answers the list as GET does.
+         */
+        put: operations["put_shots_v1_projects__pid__scenes__sid__shots_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Correct shots' camera angles
+         * @description `{"shots": [{"number", "framing"?, "angle"?, "side"?}]}`: fields sent replace the parsed angles (null clears one; fields not sent stay). Every instance in the shot shows the corrected angles, and their generation prompts use them. Kept when the shot list is PUT again with the same camera text. 404 `shot_not_found` (nothing changed) for a number not in the list. Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text says nothing): framing = extreme wide | wide | full | medium wide | medium | medium close-up | close-up | extreme close-up; angle = eye level | high | low | overhead (also aerial, bird's eye, top-down) | dutch; side = front | three-quarter | profile | back. Abbreviations such as EWS, WS, FS, MWS, MS, MCU, CU, ECU, OTS, 3/4 are understood.
+         */
+        patch: operations["patch_angles_v1_projects__pid__scenes__sid__shots_patch"];
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/suggestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Assets worth adding to the scene
+         * @description Persisted; refreshed when the dependency map changed since the last refresh (new script version, links added or removed, names changed), never by a model call. `suggested_by`: `named_in_text` (a name or alias in the scene's text, the asset not linked) or `continuity` (in the scene before and after, same location, missing here). Dismissed and accepted ones are not listed.
+         */
+        get: operations["list_suggestions_v1_projects__pid__scenes__sid__suggestions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/suggestions/{gid}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add the suggested asset to the scene
+         * @description Through Stage 8: an instance, link source `stage8`. 409 `stage_locked` while Stage 8 is locked, 409 `suggestion_accepted` when already accepted.
+         */
+        post: operations["accept_v1_projects__pid__scenes__sid__suggestions__gid__accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/suggestions/{gid}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dismiss a suggestion
+         * @description Remembered: the same suggestion (same rule, asset, scene heading and evidence) is not offered again, also after a new script version; it comes back only if its evidence changes.
+         */
+        post: operations["dismiss_v1_projects__pid__scenes__sid__suggestions__gid__dismiss_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/scenes/{sid}/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What frame generation needs for the scene (or one shot)
+         * @description Style, aspect ratio, heading and location, each present asset (name, type, description, visual state, shots, camera angles, effective image, `stale`, and `view`: the asset's view matching the side its shot needs, with the reason), and the previous scene's end state of the same assets. `?max_tokens=` bounds it: required assets and those in the shot first, then their previous states, then the rest; what does not fit is summarised or dropped and listed in `left_out` with its token estimate. 404 `shot_not_found`.
+         */
+        get: operations["get_context_v1_projects__pid__scenes__sid__context_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/assets/{aid}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The asset across the script, in scene order
+         * @description Per scene of the current script: `appears`, `visual_state`, the effective `image` and `image_source` (`generated_here`, `inherited` from `inherited_from_scene`, `master`), `stale`, `shots`. `broken` lists broken links of the chain (a pin to a deleted image or to one no longer earlier, a pin to a missing master, an instance whose scene vanished). One request, a constant number of queries whatever the number of scenes.
+         */
+        get: operations["get_timeline_v1_projects__pid__assets__aid__timeline_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/assets/{aid}/timeline/repair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fix the broken links of the asset's chain
+         * @description Pins that no longer hold go back to the default reference; instances whose scene vanished are detached (kept with their images until the purge). Nothing is deleted. Answers what was fixed and the timeline after. 409 `stage_locked` while Stage 8 is locked.
+         */
+        post: operations["repair_v1_projects__pid__assets__aid__timeline_repair_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/assets/{aid}/attempts/generate-views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw the views the asset's carousel lacks
+         * @description Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` job with `view` per missing view among front, side, three-quarter, back (views already being drawn are not started twice). `batch_id` is null until the batches API lands: follow `jobs`. A shot whose side has a view hands that view on (see the scene context's `view`).
+         */
+        post: operations["generate_views_v1_projects__pid__assets__aid__attempts_generate_views_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptOut */
+        AcceptOut: {
+            /**
+             * Suggestion Id
+             * Format: uuid
+             */
+            suggestion_id: string;
+            /**
+             * Instance Id
+             * Format: uuid
+             */
+            instance_id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+        };
         /**
          * AddToScene
          * @example {
@@ -1463,6 +1649,56 @@ export interface components {
              */
             file: string;
         };
+        /** BrokenLink */
+        BrokenLink: {
+            /**
+             * Instance Id
+             * Format: uuid
+             */
+            instance_id: string;
+            /** Scene Number */
+            scene_number: number | null;
+            /**
+             * Problem
+             * @enum {string}
+             */
+            problem: "reference_deleted" | "reference_not_in_chain" | "master_missing" | "scene_vanished";
+            /** Detail */
+            detail: string;
+            /** Fix */
+            fix: string;
+        };
+        /** CameraAnglesOut */
+        CameraAnglesOut: {
+            /** Framing */
+            framing: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
+            /** Angle */
+            angle: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
+            /** Side */
+            side: ("front" | "three-quarter" | "profile" | "back") | null;
+            /**
+             * Edited
+             * @description True when a user set them (PATCH) instead of the parser
+             */
+            edited: boolean;
+        };
+        /**
+         * CameraAnglesPatch
+         * @description A correction of one shot's angles: fields sent replace the parsed ones (null clears one).
+         */
+        CameraAnglesPatch: {
+            /**
+             * Number
+             * @description The shot to correct
+             */
+            number: number;
+            /** Framing */
+            framing?: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
+            /** Angle */
+            angle?: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
+            /** Side */
+            side?: ("front" | "three-quarter" | "profile" | "back") | null;
+        };
         /**
          * CapsuleCreate
          * @example {
@@ -1771,6 +2007,48 @@ export interface components {
              * @default 0
              */
             renamed?: number;
+        };
+        /** ContextAsset */
+        ContextAsset: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /**
+             * Instance Id
+             * Format: uuid
+             */
+            instance_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            /** Required */
+            required: boolean;
+            /**
+             * Summarised
+             * @description Description cut to its first sentence to fit
+             * @default false
+             */
+            summarised?: boolean;
+            /** Description */
+            description: string;
+            /** Visual State */
+            visual_state: string;
+            /** Shots */
+            shots: number[];
+            /** Camera Angles */
+            camera_angles: components["schemas"]["ShotAngles"][];
+            /** Image Url */
+            image_url: string | null;
+            image: components["schemas"]["SceneImage"] | null;
+            stale: components["schemas"]["StaleMark"] | null;
+            /** @description With ?shot=: the asset's view matching the shot's side */
+            view: components["schemas"]["ViewChoice"] | null;
         };
         /** CostsOut */
         CostsOut: {
@@ -2474,6 +2752,26 @@ export interface components {
             version?: number | null;
         };
         /**
+         * InstanceShots
+         * @description What a Stage 8 instance shows about the shots: the shot numbers it appears in and the camera
+         *     angles of those shots.
+         */
+        InstanceShots: {
+            /** Instance Id */
+            instance_id: string | null;
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /** Shots */
+            shots: number[];
+            /** Camera Angles */
+            camera_angles: components["schemas"]["ShotAngles"][];
+        };
+        /**
          * JobCost
          * @example {
          *       "cache_read_tokens": 0,
@@ -2692,6 +2990,23 @@ export interface components {
             cache_read_tokens: number;
             /** Usd */
             usd: number;
+        };
+        /** LeftOut */
+        LeftOut: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "asset" | "previous_state";
+            /** Name */
+            name: string;
+            /**
+             * Action
+             * @enum {string}
+             */
+            action: "summarised" | "dropped";
+            /** Tokens */
+            tokens: number;
         };
         /** LibraryAssetOut */
         LibraryAssetOut: {
@@ -3023,6 +3338,22 @@ export interface components {
              */
             vanished?: components["schemas"]["VanishedAssetOut"][];
         };
+        /** PreviousState */
+        PreviousState: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /** Scene Number */
+            scene_number: number;
+            /** Visual State */
+            visual_state: string;
+            /** Image Url */
+            image_url: string | null;
+        };
         /**
          * ProjectCreate
          * @example {
@@ -3279,6 +3610,12 @@ export interface components {
              */
             scene_number: number | null;
         };
+        /** RepairOut */
+        RepairOut: {
+            /** Fixed */
+            fixed: components["schemas"]["BrokenLink"][];
+            timeline: components["schemas"]["Timeline"];
+        };
         /** RestoreOut */
         RestoreOut: {
             asset: components["schemas"]["AssetOut"];
@@ -3323,6 +3660,45 @@ export interface components {
              * @description Its required instances without an image
              */
             blockers: components["schemas"]["Blocker"][];
+        };
+        /** SceneContext */
+        SceneContext: {
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /** Scene Number */
+            scene_number: number;
+            /** Heading */
+            heading: string;
+            /** Location */
+            location: string;
+            /** Int Ext */
+            int_ext: string | null;
+            /** Time Of Day */
+            time_of_day: string | null;
+            /** Aspect Ratio */
+            aspect_ratio: string;
+            style: components["schemas"]["StyleContext"] | null;
+            shot: components["schemas"]["ShotOut"] | null;
+            /** Assets */
+            assets: components["schemas"]["ContextAsset"][];
+            /** Previous Scene */
+            previous_scene: number | null;
+            /** Previous States */
+            previous_states: components["schemas"]["PreviousState"][];
+            /**
+             * Token Estimate
+             * @description Estimated tokens of this context (about 4 characters each)
+             */
+            token_estimate: number;
+            /** Max Tokens */
+            max_tokens: number | null;
+            /** Left Out */
+            left_out: components["schemas"]["LeftOut"][];
+            /** Tokens Left Out */
+            tokens_left_out: number;
         };
         /**
          * SceneImage
@@ -3602,6 +3978,112 @@ export interface components {
              */
             format?: ("fountain" | "plain") | null;
         };
+        /** ShotAngles */
+        ShotAngles: {
+            /** Shot */
+            shot: number;
+            /** Framing */
+            framing: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
+            /** Angle */
+            angle: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
+            /** Side */
+            side: ("front" | "three-quarter" | "profile" | "back") | null;
+        };
+        /** ShotAsset */
+        ShotAsset: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /**
+             * Instance Id
+             * @description The asset's Stage 8 instance in this scene, if linked
+             */
+            instance_id: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            /**
+             * How
+             * @enum {string}
+             */
+            how: "listed" | "named_in_action";
+        };
+        /** ShotIn */
+        ShotIn: {
+            /** Number */
+            number: number;
+            /**
+             * Camera
+             * @description Free text, e.g. "AERIAL looking down"
+             * @default
+             */
+            camera?: string;
+            /**
+             * Action
+             * @default
+             */
+            action?: string;
+            /**
+             * Assets
+             * @description Names (or aliases) of assets in the shot
+             */
+            assets?: string[] | null;
+        };
+        /** ShotList */
+        ShotList: {
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /** Scene Number */
+            scene_number: number;
+            /** Shots */
+            shots: components["schemas"]["ShotOut"][];
+            /**
+             * Instances
+             * @description Per asset of the scene (and any asset a shot names): its shot numbers and angles
+             */
+            instances: components["schemas"]["InstanceShots"][];
+            /**
+             * Unknown Names
+             * @description Listed names that match no asset of the project
+             */
+            unknown_names: string[];
+        };
+        /** ShotOut */
+        ShotOut: {
+            /** Number */
+            number: number;
+            /** Camera */
+            camera: string;
+            /** Action */
+            action: string;
+            /**
+             * Listed
+             * @description The names the shot list gave
+             */
+            listed: string[];
+            camera_angles: components["schemas"]["CameraAnglesOut"];
+            /** Assets */
+            assets: components["schemas"]["ShotAsset"][];
+        };
+        /** ShotsIn */
+        ShotsIn: {
+            /** Shots */
+            shots: components["schemas"]["ShotIn"][];
+        };
+        /** ShotsPatch */
+        ShotsPatch: {
+            /** Shots */
+            shots: components["schemas"]["CameraAnglesPatch"][];
+        };
         /** StageOut */
         StageOut: {
             /** Stage */
@@ -3650,6 +4132,29 @@ export interface components {
              * @description Images it keeps
              */
             attempt_count: number;
+        };
+        /** StaleMark */
+        StaleMark: {
+            /** Stale */
+            stale: boolean;
+            /**
+             * Made From
+             * @description The prompt the image was made from, when it is stale
+             */
+            made_from: string | null;
+            /** Reason */
+            reason: string | null;
+        };
+        /** StyleContext */
+        StyleContext: {
+            /** Source */
+            source: string | null;
+            /** Name */
+            name: string | null;
+            /** Prompt Fragment */
+            prompt_fragment: string;
+            /** Negative Fragment */
+            negative_fragment: string;
         };
         /**
          * StyleOut
@@ -3705,6 +4210,105 @@ export interface components {
              */
             confirm_impact?: boolean;
         };
+        /** SuggestionList */
+        SuggestionList: {
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /** Items */
+            items: components["schemas"]["SuggestionOut"][];
+        };
+        /** SuggestionOut */
+        SuggestionOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            /**
+             * Suggested By
+             * @enum {string}
+             */
+            suggested_by: "named_in_text" | "continuity";
+            /**
+             * Evidence
+             * @description named_in_text: {terms, mentions, excerpt}; continuity: {before, after, location}
+             */
+            evidence: {
+                [key: string]: unknown;
+            };
+        };
+        /** Timeline */
+        Timeline: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "character" | "prop" | "location" | "extra_archetype";
+            master: components["schemas"]["SceneImage"] | null;
+            /**
+             * Scenes
+             * @description Every scene of the current script, in order
+             */
+            scenes: components["schemas"]["TimelineScene"][];
+            /** Broken */
+            broken: components["schemas"]["BrokenLink"][];
+        };
+        /** TimelineScene */
+        TimelineScene: {
+            /**
+             * Scene Id
+             * Format: uuid
+             */
+            scene_id: string;
+            /** Number */
+            number: number;
+            /** Heading */
+            heading: string;
+            /** Appears */
+            appears: boolean;
+            /** Instance Id */
+            instance_id: string | null;
+            /** Visual State */
+            visual_state: string | null;
+            image: components["schemas"]["SceneImage"] | null;
+            /**
+             * Image Source
+             * @description generated_here: this scene's own image; inherited: an earlier scene's image (see inherited_from_scene); master: the Stage 5 image
+             */
+            image_source: ("generated_here" | "inherited" | "master") | null;
+            /** Inherited From Scene */
+            inherited_from_scene: number | null;
+            stale: components["schemas"]["StaleMark"] | null;
+            /** Shots */
+            shots: number[];
+        };
         /**
          * UseMasterIn
          * @example {
@@ -3758,6 +4362,47 @@ export interface components {
              * @description Set aside (hidden from the active asset list)
              */
             deferred: boolean;
+        };
+        /** ViewChoice */
+        ViewChoice: {
+            /** View */
+            view: string;
+            /**
+             * Attempt Id
+             * Format: uuid
+             */
+            attempt_id: string;
+            /** Image Url */
+            image_url: string;
+            /** Thumbnail Url */
+            thumbnail_url: string | null;
+            /** Reason */
+            reason: string;
+        };
+        /** ViewsOut */
+        ViewsOut: {
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /**
+             * Present
+             * @description Views the carousel already holds
+             */
+            present: string[];
+            /**
+             * Missing
+             * @description Views started now
+             */
+            missing: string[];
+            /**
+             * Batch Id
+             * @description Null until the batches API lands: follow the jobs one by one
+             */
+            batch_id?: string | null;
+            /** Jobs */
+            jobs: components["schemas"]["JobOut"][];
         };
     };
     responses: never;
@@ -7741,6 +8386,604 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_shots_v1_projects__pid__scenes__sid__shots_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShotList"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_shots_v1_projects__pid__scenes__sid__shots_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShotsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShotList"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patch_angles_v1_projects__pid__scenes__sid__shots_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShotsPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShotList"];
+                };
+            };
+            /** @description Malformed request body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_suggestions_v1_projects__pid__scenes__sid__suggestions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuggestionList"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    accept_v1_projects__pid__scenes__sid__suggestions__gid__accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                gid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptOut"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dismiss_v1_projects__pid__scenes__sid__suggestions__gid__dismiss_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sid: string;
+                gid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_context_v1_projects__pid__scenes__sid__context_get: {
+        parameters: {
+            query?: {
+                /** @description One shot of the scene's shot list */
+                shot?: number | null;
+                /** @description Token budget */
+                max_tokens?: number | null;
+            };
+            header?: never;
+            path: {
+                sid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SceneContext"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_timeline_v1_projects__pid__assets__aid__timeline_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                aid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Timeline"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    repair_v1_projects__pid__assets__aid__timeline_repair_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                aid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepairOut"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    generate_views_v1_projects__pid__assets__aid__attempts_generate_views_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Repeat a request safely: the same key on the same path answers the first answer again without doing the work twice. 1-200 visible ASCII characters. */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                aid: string;
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewsOut"];
                 };
             };
             /** @description Missing or invalid token */
