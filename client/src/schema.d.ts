@@ -1148,21 +1148,31 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** AcceptOut */
+        /**
+         * AcceptOut
+         * @example {
+         *       "asset_id": "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",
+         *       "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *       "suggestion_id": "f0e1d2c3-b4a5-4968-8776-655443322110"
+         *     }
+         */
         AcceptOut: {
             /**
              * Suggestion Id
              * Format: uuid
+             * @description The accepted suggestion
              */
             suggestion_id: string;
             /**
              * Instance Id
              * Format: uuid
+             * @description The Stage 8 instance it created in the scene
              */
             instance_id: string;
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
         };
@@ -1654,27 +1664,55 @@ export interface components {
             /**
              * Instance Id
              * Format: uuid
+             * @description The instance with the broken link
              */
             instance_id: string;
-            /** Scene Number */
+            /**
+             * Scene Number
+             * @description Its scene (null when the scene is gone)
+             */
             scene_number: number | null;
             /**
              * Problem
+             * @description What is broken
              * @enum {string}
              */
             problem: "reference_deleted" | "reference_not_in_chain" | "master_missing" | "scene_vanished";
-            /** Detail */
+            /**
+             * Detail
+             * @description What is broken, for a person
+             */
             detail: string;
-            /** Fix */
+            /**
+             * Fix
+             * @description What POST .../timeline/repair will do about it
+             */
             fix: string;
         };
-        /** CameraAnglesOut */
+        /**
+         * CameraAnglesOut
+         * @example {
+         *       "angle": "low",
+         *       "edited": false,
+         *       "framing": "close-up",
+         *       "side": "three-quarter"
+         *     }
+         */
         CameraAnglesOut: {
-            /** Framing */
+            /**
+             * Framing
+             * @description How much of the frame the subject fills (null: the camera text says nothing)
+             */
             framing: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
-            /** Angle */
+            /**
+             * Angle
+             * @description Camera height and tilt (null: not said)
+             */
             angle: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
-            /** Side */
+            /**
+             * Side
+             * @description Which side of the subject faces the camera (null: not said)
+             */
             side: ("front" | "three-quarter" | "profile" | "back") | null;
             /**
              * Edited
@@ -1692,11 +1730,20 @@ export interface components {
              * @description The shot to correct
              */
             number: number;
-            /** Framing */
+            /**
+             * Framing
+             * @description New framing (null clears it)
+             */
             framing?: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
-            /** Angle */
+            /**
+             * Angle
+             * @description New camera angle (null clears it)
+             */
             angle?: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
-            /** Side */
+            /**
+             * Side
+             * @description New side (null clears it)
+             */
             side?: ("front" | "three-quarter" | "profile" | "back") | null;
         };
         /**
@@ -2013,21 +2060,30 @@ export interface components {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
             /**
              * Instance Id
              * Format: uuid
+             * @description Its Stage 8 instance in this scene
              */
             instance_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
             /**
              * Type
+             * @description Its type
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
-            /** Required */
+            /**
+             * Required
+             * @description It needs an image before Stage 8 can lock
+             */
             required: boolean;
             /**
              * Summarised
@@ -2035,17 +2091,34 @@ export interface components {
              * @default false
              */
             summarised?: boolean;
-            /** Description */
+            /**
+             * Description
+             * @description The asset's visual description
+             */
             description: string;
-            /** Visual State */
+            /**
+             * Visual State
+             * @description What differs in this scene
+             */
             visual_state: string;
-            /** Shots */
+            /**
+             * Shots
+             * @description Numbers of the scene's shots it appears in
+             */
             shots: number[];
-            /** Camera Angles */
+            /**
+             * Camera Angles
+             * @description The angles of those shots
+             */
             camera_angles: components["schemas"]["ShotAngles"][];
-            /** Image Url */
+            /**
+             * Image Url
+             * @description Signed URL of the image the scene shows of it (null: none)
+             */
             image_url: string | null;
+            /** @description That image, with where it comes from */
             image: components["schemas"]["SceneImage"] | null;
+            /** @description Whether that image is stale, and why */
             stale: components["schemas"]["StaleMark"] | null;
             /** @description With ?shot=: the asset's view matching the shot's side */
             view: components["schemas"]["ViewChoice"] | null;
@@ -2757,18 +2830,31 @@ export interface components {
          *     angles of those shots.
          */
         InstanceShots: {
-            /** Instance Id */
+            /**
+             * Instance Id
+             * @description The asset's Stage 8 instance in this scene (null when not linked)
+             */
             instance_id: string | null;
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
-            /** Shots */
+            /**
+             * Shots
+             * @description Numbers of the shots it appears in
+             */
             shots: number[];
-            /** Camera Angles */
+            /**
+             * Camera Angles
+             * @description The angles of those shots
+             */
             camera_angles: components["schemas"]["ShotAngles"][];
         };
         /**
@@ -2995,17 +3081,25 @@ export interface components {
         LeftOut: {
             /**
              * Kind
+             * @description What was cut: an asset or a previous state
              * @enum {string}
              */
             kind: "asset" | "previous_state";
-            /** Name */
+            /**
+             * Name
+             * @description Whose
+             */
             name: string;
             /**
              * Action
+             * @description `summarised` (shortened) or `dropped`
              * @enum {string}
              */
             action: "summarised" | "dropped";
-            /** Tokens */
+            /**
+             * Tokens
+             * @description Tokens saved
+             */
             tokens: number;
         };
         /** LibraryAssetOut */
@@ -3343,15 +3437,28 @@ export interface components {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
-            /** Scene Number */
+            /**
+             * Scene Number
+             * @description The earlier scene
+             */
             scene_number: number;
-            /** Visual State */
+            /**
+             * Visual State
+             * @description Its visual state there
+             */
             visual_state: string;
-            /** Image Url */
+            /**
+             * Image Url
+             * @description Signed URL of its image there (null: none)
+             */
             image_url: string | null;
         };
         /**
@@ -3610,10 +3717,59 @@ export interface components {
              */
             scene_number: number | null;
         };
-        /** RepairOut */
+        /**
+         * RepairOut
+         * @example {
+         *       "fixed": [
+         *         {
+         *           "detail": "The reference image of scene 3 was deleted",
+         *           "fix": "Back to the default reference (the master image)",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "problem": "reference_deleted",
+         *           "scene_number": 3
+         *         }
+         *       ],
+         *       "timeline": {
+         *         "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *         "broken": [],
+         *         "master": {
+         *           "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "kind": "master",
+         *           "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *         },
+         *         "name": "Mara",
+         *         "scenes": [
+         *           {
+         *             "appears": true,
+         *             "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *             "image": {
+         *               "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *               "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *               "kind": "master",
+         *               "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *             },
+         *             "image_source": "master",
+         *             "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *             "number": 3,
+         *             "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *             "shots": [
+         *               1
+         *             ],
+         *             "visual_state": "Soaked by the storm, hair loose"
+         *           }
+         *         ],
+         *         "type": "character"
+         *       }
+         *     }
+         */
         RepairOut: {
-            /** Fixed */
+            /**
+             * Fixed
+             * @description The links repaired
+             */
             fixed: components["schemas"]["BrokenLink"][];
+            /** @description The timeline after the repair */
             timeline: components["schemas"]["Timeline"];
         };
         /** RestoreOut */
@@ -3661,43 +3817,134 @@ export interface components {
              */
             blockers: components["schemas"]["Blocker"][];
         };
-        /** SceneContext */
+        /**
+         * SceneContext
+         * @example {
+         *       "aspect_ratio": "16:9",
+         *       "assets": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "camera_angles": [
+         *             {
+         *               "angle": "low",
+         *               "framing": "close-up",
+         *               "shot": 1,
+         *               "side": "three-quarter"
+         *             }
+         *           ],
+         *           "description": "A woman in her sixties, weathered face, a yellow oilskin coat.",
+         *           "image": {
+         *             "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *             "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *             "kind": "master",
+         *             "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *           },
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "name": "Mara",
+         *           "required": true,
+         *           "shots": [
+         *             1
+         *           ],
+         *           "summarised": false,
+         *           "type": "character",
+         *           "visual_state": "Soaked by the storm, hair loose"
+         *         }
+         *       ],
+         *       "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *       "int_ext": "INT",
+         *       "left_out": [],
+         *       "location": "LIGHTHOUSE - STAIRS",
+         *       "previous_scene": 2,
+         *       "previous_states": [],
+         *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *       "scene_number": 3,
+         *       "style": {
+         *         "name": "Film noir",
+         *         "negative_fragment": "colour",
+         *         "prompt_fragment": "high-contrast black and white, hard key light",
+         *         "source": "capsule"
+         *       },
+         *       "time_of_day": "CONTINUOUS",
+         *       "token_estimate": 412,
+         *       "tokens_left_out": 0
+         *     }
+         */
         SceneContext: {
             /**
              * Scene Id
              * Format: uuid
+             * @description The scene
              */
             scene_id: string;
-            /** Scene Number */
+            /**
+             * Scene Number
+             * @description Its number (1-based)
+             */
             scene_number: number;
-            /** Heading */
+            /**
+             * Heading
+             * @description The scene heading as written
+             */
             heading: string;
-            /** Location */
+            /**
+             * Location
+             * @description The place named by the heading
+             */
             location: string;
-            /** Int Ext */
+            /**
+             * Int Ext
+             * @description `INT`, `EXT`, `INT/EXT`, or null
+             */
             int_ext: string | null;
-            /** Time Of Day */
+            /**
+             * Time Of Day
+             * @description E.g. `NIGHT`, `DAY`; null when not given
+             */
             time_of_day: string | null;
-            /** Aspect Ratio */
+            /**
+             * Aspect Ratio
+             * @description The project's frame, e.g. `16:9`
+             */
             aspect_ratio: string;
+            /** @description The project's style (null: none chosen) */
             style: components["schemas"]["StyleContext"] | null;
+            /** @description With ?shot=: that shot */
             shot: components["schemas"]["ShotOut"] | null;
-            /** Assets */
+            /**
+             * Assets
+             * @description The scene's assets, with their state and images
+             */
             assets: components["schemas"]["ContextAsset"][];
-            /** Previous Scene */
+            /**
+             * Previous Scene
+             * @description The scene before it (null for the first)
+             */
             previous_scene: number | null;
-            /** Previous States */
+            /**
+             * Previous States
+             * @description The assets' visual states in earlier scenes
+             */
             previous_states: components["schemas"]["PreviousState"][];
             /**
              * Token Estimate
              * @description Estimated tokens of this context (about 4 characters each)
              */
             token_estimate: number;
-            /** Max Tokens */
+            /**
+             * Max Tokens
+             * @description The token budget asked for (?max_tokens=), if any
+             */
             max_tokens: number | null;
-            /** Left Out */
+            /**
+             * Left Out
+             * @description What was cut to fit the budget
+             */
             left_out: components["schemas"]["LeftOut"][];
-            /** Tokens Left Out */
+            /**
+             * Tokens Left Out
+             * @description Tokens cut to fit the budget
+             */
             tokens_left_out: number;
         };
         /**
@@ -3980,13 +4227,25 @@ export interface components {
         };
         /** ShotAngles */
         ShotAngles: {
-            /** Shot */
+            /**
+             * Shot
+             * @description The shot's number
+             */
             shot: number;
-            /** Framing */
+            /**
+             * Framing
+             * @description Framing of that shot (null: not said)
+             */
             framing: ("extreme wide" | "wide" | "full" | "medium wide" | "medium" | "medium close-up" | "close-up" | "extreme close-up") | null;
-            /** Angle */
+            /**
+             * Angle
+             * @description Camera angle of that shot (null: not said)
+             */
             angle: ("eye level" | "high" | "low" | "overhead" | "dutch") | null;
-            /** Side */
+            /**
+             * Side
+             * @description Side shown in that shot (null: not said)
+             */
             side: ("front" | "three-quarter" | "profile" | "back") | null;
         };
         /** ShotAsset */
@@ -3994,6 +4253,7 @@ export interface components {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
             /**
@@ -4001,22 +4261,30 @@ export interface components {
              * @description The asset's Stage 8 instance in this scene, if linked
              */
             instance_id: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
             /**
              * Type
+             * @description Its type
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
             /**
              * How
+             * @description `listed` by the shot list, or `named_in_action` (found in the shot's action text)
              * @enum {string}
              */
             how: "listed" | "named_in_action";
         };
         /** ShotIn */
         ShotIn: {
-            /** Number */
+            /**
+             * Number
+             * @description The shot's number in the scene
+             */
             number: number;
             /**
              * Camera
@@ -4026,6 +4294,7 @@ export interface components {
             camera?: string;
             /**
              * Action
+             * @description What happens in the shot
              * @default
              */
             action?: string;
@@ -4035,16 +4304,73 @@ export interface components {
              */
             assets?: string[] | null;
         };
-        /** ShotList */
+        /**
+         * ShotList
+         * @example {
+         *       "instances": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "camera_angles": [
+         *             {
+         *               "angle": "low",
+         *               "framing": "close-up",
+         *               "shot": 1,
+         *               "side": "three-quarter"
+         *             }
+         *           ],
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "name": "Mara",
+         *           "shots": [
+         *             1
+         *           ]
+         *         }
+         *       ],
+         *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *       "scene_number": 3,
+         *       "shots": [
+         *         {
+         *           "action": "Mara hurries down, lantern in hand.",
+         *           "assets": [
+         *             {
+         *               "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *               "how": "listed",
+         *               "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *               "name": "Mara",
+         *               "type": "character"
+         *             }
+         *           ],
+         *           "camera": "LOW ANGLE CU",
+         *           "camera_angles": {
+         *             "angle": "low",
+         *             "edited": false,
+         *             "framing": "close-up",
+         *             "side": "three-quarter"
+         *           },
+         *           "listed": [
+         *             "Mara"
+         *           ],
+         *           "number": 1
+         *         }
+         *       ],
+         *       "unknown_names": []
+         *     }
+         */
         ShotList: {
             /**
              * Scene Id
              * Format: uuid
+             * @description The scene
              */
             scene_id: string;
-            /** Scene Number */
+            /**
+             * Scene Number
+             * @description Its number (1-based)
+             */
             scene_number: number;
-            /** Shots */
+            /**
+             * Shots
+             * @description The scene's shots, in order
+             */
             shots: components["schemas"]["ShotOut"][];
             /**
              * Instances
@@ -4057,31 +4383,104 @@ export interface components {
              */
             unknown_names: string[];
         };
-        /** ShotOut */
+        /**
+         * ShotOut
+         * @example {
+         *       "action": "Mara hurries down, lantern in hand.",
+         *       "assets": [
+         *         {
+         *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "how": "listed",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "name": "Mara",
+         *           "type": "character"
+         *         }
+         *       ],
+         *       "camera": "LOW ANGLE CU",
+         *       "camera_angles": {
+         *         "angle": "low",
+         *         "edited": false,
+         *         "framing": "close-up",
+         *         "side": "three-quarter"
+         *       },
+         *       "listed": [
+         *         "Mara"
+         *       ],
+         *       "number": 1
+         *     }
+         */
         ShotOut: {
-            /** Number */
+            /**
+             * Number
+             * @description The shot's number in the scene
+             */
             number: number;
-            /** Camera */
+            /**
+             * Camera
+             * @description The camera text as given
+             */
             camera: string;
-            /** Action */
+            /**
+             * Action
+             * @description The action text as given
+             */
             action: string;
             /**
              * Listed
              * @description The names the shot list gave
              */
             listed: string[];
+            /** @description The angles read from `camera` (or set by a user) */
             camera_angles: components["schemas"]["CameraAnglesOut"];
-            /** Assets */
+            /**
+             * Assets
+             * @description The assets the shot shows
+             */
             assets: components["schemas"]["ShotAsset"][];
         };
-        /** ShotsIn */
+        /**
+         * ShotsIn
+         * @example {
+         *       "shots": [
+         *         {
+         *           "action": "The lighthouse in the storm.",
+         *           "camera": "AERIAL looking down",
+         *           "number": 1
+         *         },
+         *         {
+         *           "action": "Mara hurries down.",
+         *           "assets": [
+         *             "Mara"
+         *           ],
+         *           "camera": "LOW ANGLE CU",
+         *           "number": 2
+         *         }
+         *       ]
+         *     }
+         */
         ShotsIn: {
-            /** Shots */
+            /**
+             * Shots
+             * @description The scene's whole shot list (replaces it)
+             */
             shots: components["schemas"]["ShotIn"][];
         };
-        /** ShotsPatch */
+        /**
+         * ShotsPatch
+         * @example {
+         *       "shots": [
+         *         {
+         *           "number": 2,
+         *           "side": "profile"
+         *         }
+         *       ]
+         *     }
+         */
         ShotsPatch: {
-            /** Shots */
+            /**
+             * Shots
+             * @description Corrections, one per shot
+             */
             shots: components["schemas"]["CameraAnglesPatch"][];
         };
         /** StageOut */
@@ -4135,25 +4534,43 @@ export interface components {
         };
         /** StaleMark */
         StaleMark: {
-            /** Stale */
+            /**
+             * Stale
+             * @description The image no longer matches what its prompt would say now
+             */
             stale: boolean;
             /**
              * Made From
              * @description The prompt the image was made from, when it is stale
              */
             made_from: string | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description Why it is stale, for a person (null when it is not)
+             */
             reason: string | null;
         };
         /** StyleContext */
         StyleContext: {
-            /** Source */
+            /**
+             * Source
+             * @description `capsule` or `manual` (null: no style chosen)
+             */
             source: string | null;
-            /** Name */
+            /**
+             * Name
+             * @description The style's name
+             */
             name: string | null;
-            /** Prompt Fragment */
+            /**
+             * Prompt Fragment
+             * @description Added to every image prompt
+             */
             prompt_fragment: string;
-            /** Negative Fragment */
+            /**
+             * Negative Fragment
+             * @description What images must avoid
+             */
             negative_fragment: string;
         };
         /**
@@ -4210,14 +4627,40 @@ export interface components {
              */
             confirm_impact?: boolean;
         };
-        /** SuggestionList */
+        /**
+         * SuggestionList
+         * @example {
+         *       "items": [
+         *         {
+         *           "asset_id": "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",
+         *           "evidence": {
+         *             "excerpt": "holding a BRASS TELESCOPE",
+         *             "mentions": 1,
+         *             "terms": [
+         *               "telescope"
+         *             ]
+         *           },
+         *           "id": "f0e1d2c3-b4a5-4968-8776-655443322110",
+         *           "name": "Brass Telescope",
+         *           "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *           "suggested_by": "named_in_text",
+         *           "type": "prop"
+         *         }
+         *       ],
+         *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f"
+         *     }
+         */
         SuggestionList: {
             /**
              * Scene Id
              * Format: uuid
+             * @description The scene
              */
             scene_id: string;
-            /** Items */
+            /**
+             * Items
+             * @description Assets the scene probably shows but does not list
+             */
             items: components["schemas"]["SuggestionOut"][];
         };
         /** SuggestionOut */
@@ -4225,27 +4668,35 @@ export interface components {
             /**
              * Id
              * Format: uuid
+             * @description The suggestion's id (the `gid` of the accept route)
              */
             id: string;
             /**
              * Scene Id
              * Format: uuid
+             * @description The scene it suggests the asset for
              */
             scene_id: string;
             /**
              * Asset Id
              * Format: uuid
+             * @description The suggested asset
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
             /**
              * Type
+             * @description Its type
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
             /**
              * Suggested By
+             * @description `named_in_text`: the scene's text names it; `continuity`: it is in the scenes around this one
              * @enum {string}
              */
             suggested_by: "named_in_text" | "continuity";
@@ -4257,27 +4708,70 @@ export interface components {
                 [key: string]: unknown;
             };
         };
-        /** Timeline */
+        /**
+         * Timeline
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "broken": [],
+         *       "master": {
+         *         "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *         "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *         "kind": "master",
+         *         "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *       },
+         *       "name": "Mara",
+         *       "scenes": [
+         *         {
+         *           "appears": true,
+         *           "heading": "INT. LIGHTHOUSE - STAIRS - CONTINUOUS",
+         *           "image": {
+         *             "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *             "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *             "kind": "master",
+         *             "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d"
+         *           },
+         *           "image_source": "master",
+         *           "instance_id": "e1f2a3b4-c5d6-4e7f-8a9b-0c1d2e3f4a5b",
+         *           "number": 3,
+         *           "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+         *           "shots": [
+         *             1
+         *           ],
+         *           "visual_state": "Soaked by the storm, hair loose"
+         *         }
+         *       ],
+         *       "type": "character"
+         *     }
+         */
         Timeline: {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
-            /** Name */
+            /**
+             * Name
+             * @description Its name
+             */
             name: string;
             /**
              * Type
+             * @description Its type
              * @enum {string}
              */
             type: "character" | "prop" | "location" | "extra_archetype";
+            /** @description Its Stage 5 image (null when it has none) */
             master: components["schemas"]["SceneImage"] | null;
             /**
              * Scenes
              * @description Every scene of the current script, in order
              */
             scenes: components["schemas"]["TimelineScene"][];
-            /** Broken */
+            /**
+             * Broken
+             * @description Reference links that point at nothing valid (repair them with POST .../timeline/repair)
+             */
             broken: components["schemas"]["BrokenLink"][];
         };
         /** TimelineScene */
@@ -4285,28 +4779,52 @@ export interface components {
             /**
              * Scene Id
              * Format: uuid
+             * @description The scene
              */
             scene_id: string;
-            /** Number */
+            /**
+             * Number
+             * @description 1-based, in script order
+             */
             number: number;
-            /** Heading */
+            /**
+             * Heading
+             * @description The scene heading as written
+             */
             heading: string;
-            /** Appears */
+            /**
+             * Appears
+             * @description The asset appears in this scene
+             */
             appears: boolean;
-            /** Instance Id */
+            /**
+             * Instance Id
+             * @description Its Stage 8 instance in this scene (null when it does not appear)
+             */
             instance_id: string | null;
-            /** Visual State */
+            /**
+             * Visual State
+             * @description What differs in this scene (null when it does not appear)
+             */
             visual_state: string | null;
+            /** @description The image this scene shows of it */
             image: components["schemas"]["SceneImage"] | null;
             /**
              * Image Source
              * @description generated_here: this scene's own image; inherited: an earlier scene's image (see inherited_from_scene); master: the Stage 5 image
              */
             image_source: ("generated_here" | "inherited" | "master") | null;
-            /** Inherited From Scene */
+            /**
+             * Inherited From Scene
+             * @description For `inherited`: the scene whose image it is
+             */
             inherited_from_scene: number | null;
+            /** @description Whether that image is stale, and why */
             stale: components["schemas"]["StaleMark"] | null;
-            /** Shots */
+            /**
+             * Shots
+             * @description Numbers of the scene's shots it appears in
+             */
             shots: number[];
         };
         /**
@@ -4365,25 +4883,85 @@ export interface components {
         };
         /** ViewChoice */
         ViewChoice: {
-            /** View */
+            /**
+             * View
+             * @description The view chosen (`front`, `side`, `three-quarter`, `back`)
+             */
             view: string;
             /**
              * Attempt Id
              * Format: uuid
+             * @description The attempt that holds that view
              */
             attempt_id: string;
-            /** Image Url */
+            /**
+             * Image Url
+             * @description Signed, expiring URL of the image
+             */
             image_url: string;
-            /** Thumbnail Url */
+            /**
+             * Thumbnail Url
+             * @description Signed URL of a small preview, when there is one
+             */
             thumbnail_url: string | null;
-            /** Reason */
+            /**
+             * Reason
+             * @description Why this view fits the shot, for a person
+             */
             reason: string;
         };
-        /** ViewsOut */
+        /**
+         * ViewsOut
+         * @example {
+         *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "jobs": [
+         *         {
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "kind": "image.generate",
+         *           "progress": 0,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "status": "queued",
+         *           "tries": 0
+         *         },
+         *         {
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "kind": "image.generate",
+         *           "progress": 0,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "status": "queued",
+         *           "tries": 0
+         *         }
+         *       ],
+         *       "missing": [
+         *         "side",
+         *         "back"
+         *       ],
+         *       "present": [
+         *         "front"
+         *       ]
+         *     }
+         */
         ViewsOut: {
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset
              */
             asset_id: string;
             /**
@@ -4401,7 +4979,10 @@ export interface components {
              * @description Null until the batches API lands: follow the jobs one by one
              */
             batch_id?: string | null;
-            /** Jobs */
+            /**
+             * Jobs
+             * @description One image job per missing view
+             */
             jobs: components["schemas"]["JobOut"][];
         };
     };

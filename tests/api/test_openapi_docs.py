@@ -29,32 +29,6 @@ UNDESCRIBED_SCHEMAS_ELSEWHERE = {
     "CloneIn": "services/api/routers/assets.py",
     "MergeIn": "services/api/routers/assets.py",
     "RestoreOut": "services/api/routers/assets.py",
-    # Arrived on main at 15:09 with the continuity work; not described in this change yet.
-    "AcceptOut": "shared/continuity/schemas.py",
-    "BrokenLink": "shared/continuity/schemas.py",
-    "CameraAnglesOut": "shared/continuity/schemas.py",
-    "CameraAnglesPatch": "shared/continuity/schemas.py",
-    "ContextAsset": "shared/continuity/schemas.py",
-    "InstanceShots": "shared/continuity/schemas.py",
-    "LeftOut": "shared/continuity/schemas.py",
-    "PreviousState": "shared/continuity/schemas.py",
-    "RepairOut": "shared/continuity/schemas.py",
-    "SceneContext": "shared/continuity/schemas.py",
-    "ShotAngles": "shared/continuity/schemas.py",
-    "ShotAsset": "shared/continuity/schemas.py",
-    "ShotIn": "shared/continuity/schemas.py",
-    "ShotList": "shared/continuity/schemas.py",
-    "ShotOut": "shared/continuity/schemas.py",
-    "ShotsIn": "shared/continuity/schemas.py",
-    "ShotsPatch": "shared/continuity/schemas.py",
-    "StaleMark": "shared/continuity/schemas.py",
-    "StyleContext": "shared/continuity/schemas.py",
-    "SuggestionList": "shared/continuity/schemas.py",
-    "SuggestionOut": "shared/continuity/schemas.py",
-    "Timeline": "shared/continuity/schemas.py",
-    "TimelineScene": "shared/continuity/schemas.py",
-    "ViewChoice": "shared/continuity/schemas.py",
-    "ViewsOut": "shared/continuity/schemas.py",
 }
 NO_EXAMPLE_ELSEWHERE = {
     ("get /healthz", "200"): "services/api/routers/health.py",
@@ -72,17 +46,6 @@ NO_EXAMPLE_ELSEWHERE = {
     ("post /v1/projects/{pid}/assets/clone", "request"): "services/api/routers/assets.py",
     ("post /v1/projects/{pid}/assets/{aid}/attempts/upload", "request"): "services/api/routers/attempts.py",
     ("post /v1/jobs/ping", "request"): "services/api/routers/jobs.py",
-    ("put /v1/projects/{pid}/scenes/{sid}/shots", "request"): "shared/continuity/schemas.py",
-    ("put /v1/projects/{pid}/scenes/{sid}/shots", "200"): "shared/continuity/schemas.py",
-    ("get /v1/projects/{pid}/scenes/{sid}/shots", "200"): "shared/continuity/schemas.py",
-    ("patch /v1/projects/{pid}/scenes/{sid}/shots", "request"): "shared/continuity/schemas.py",
-    ("patch /v1/projects/{pid}/scenes/{sid}/shots", "200"): "shared/continuity/schemas.py",
-    ("get /v1/projects/{pid}/scenes/{sid}/suggestions", "200"): "shared/continuity/schemas.py",
-    ("post /v1/projects/{pid}/scenes/{sid}/suggestions/{gid}/accept", "200"): "shared/continuity/schemas.py",
-    ("get /v1/projects/{pid}/scenes/{sid}/context", "200"): "shared/continuity/schemas.py",
-    ("get /v1/projects/{pid}/assets/{aid}/timeline", "200"): "shared/continuity/schemas.py",
-    ("post /v1/projects/{pid}/assets/{aid}/timeline/repair", "200"): "shared/continuity/schemas.py",
-    ("post /v1/projects/{pid}/assets/{aid}/attempts/generate-views", "202"): "shared/continuity/schemas.py",
     ("post /v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/upload", "request"): (
         "services/api/routers/stage8.py (multipart)"
     ),
@@ -96,6 +59,7 @@ SCHEMA_MODULES = (
     "shared.extraction.api_schemas",
     "shared.jobs.schemas",
     "shared.stage8.schemas",
+    "shared.continuity.schemas",
 )
 
 
