@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from services.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.api.jobs import install_replay_handler
@@ -14,6 +15,8 @@ from services.api.middleware import BodyLimitMiddleware, RequestContextMiddlewar
 from services.api.routers import (
     assets,
     attempts,
+    batches,
+    events,
     extraction,
     files,
     health,
@@ -72,7 +75,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes + 64 * 1024,
     )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so every answer (a 413 from the body limit, a 401) carries the CORS headers a
+    # browser needs to let the page read it.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        max_age=600,
+    )
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
     for module in (health, projects, styles, scripts, extraction, attempts, assets, library, jobs, files):
         app.include_router(module.router)
+    for router in (jobs.project_router, batches.router, events.router):
+        app.include_router(router)
     return app
+
+
+# What a browser page may send and read on another origin (everything else it may not see).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "Last-Event-ID",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = ["Location", "ETag", "X-Request-ID", "Idempotent-Replayed", "WWW-Authenticate"]
