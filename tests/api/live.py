@@ -55,8 +55,8 @@ class EventReader:
     def __post_init__(self) -> None:
         self._lines = self.response.aiter_lines()
 
-    async def next(self, timeout: float = 15.0) -> Event:
-        async with asyncio.timeout(timeout):
+    async def next(self, within_s: float = 15.0) -> Event:
+        async with asyncio.timeout(within_s):
             fields: dict[str, str] = {}
             async for line in self._lines:
                 if not line:
@@ -74,11 +74,11 @@ class EventReader:
                 fields[name] = value.removeprefix(" ")
         raise EOFError("the stream ended")
 
-    async def until(self, predicate: Any, timeout: float = 30.0) -> Event:
+    async def until(self, predicate: Any, within_s: float = 30.0) -> Event:
         """The first event (from now on) that satisfies ``predicate``."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within_s):
             while True:
-                ev = await self.next(timeout)
+                ev = await self.next(within_s)
                 if predicate(ev):
                     return ev
 

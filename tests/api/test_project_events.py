@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -54,7 +53,8 @@ async def test_project_stream_carries_job_progress_and_carousel_changes_and_resu
             done = await stream.until(lambda e: e.event == "job" and e.data["status"] == "succeeded")
             await worker
         running = [e.data for e in stream.seen if e.event == "job" and e.data["status"] == "running"]
-        assert running and all(e["id"] == jid for e in running)
+        assert running
+        assert all(e["id"] == jid for e in running)
         assert "Drawing the image" in [e.get("message") for e in running]
         attempts = (await client.get(f"/v1/projects/{pid}/assets/{aid}/attempts", headers=auth)).json()
         assert added.data == {
@@ -67,8 +67,9 @@ async def test_project_stream_carries_job_progress_and_carousel_changes_and_resu
             "job_id": jid,
         }
         assert done.data["result"]["attempt_id"] == attempts["items"][0]["id"]
-        ids = [e.id for e in stream.seen[1:]]
-        assert all(ids) and ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+        ids = [e.id or "" for e in stream.seen[1:]]
+        assert all(ids)
+        assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
 
         # Closed meanwhile: the image is deleted. A reconnect with Last-Event-ID gets what it missed.
         tid = attempts["items"][0]["id"]
@@ -186,12 +187,14 @@ async def test_the_served_apis_logs_never_print_an_events_token(
         "FILMASSETS_LOG_LEVEL": "DEBUG",
         "FILMASSETS_PUBLIC_BASE_URL": "",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.api"],
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.api",
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -211,8 +214,9 @@ async def test_the_served_apis_logs_never_print_an_events_token(
             r = await client.get(f"/v1/jobs/{uuid.uuid4()}/events", params={"token": grant["token"]})
             assert r.status_code == 404
     finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
+        if proc.returncode is None:
+            proc.terminate()
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
     log = out.decode(errors="replace")
     assert "/v1/projects/{pid}/events" in log  # requests were logged, by route template
     assert grant["token"] not in log
