@@ -18,7 +18,8 @@ async def test_preflight_from_the_dev_server_allows_our_headers(client: httpx.As
         headers={
             "Origin": DEV_ORIGIN,
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key, if-match, last-event-id",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key, if-match, "
+            "last-event-id",
         },
     )
     assert r.status_code == 200, r.text
