@@ -75,7 +75,7 @@ async def preview(
     chunks = chunk_scenes(script.scenes, budget_tokens=settings.llm_chunk_token_budget)
     gate = asyncio.Semaphore(settings.llm_concurrency)
     system = load("preview_system")
-    done = 0
+    done, reporting = 0, asyncio.Lock()  # reports go out in order, so progress never goes back
 
     async def one(chunk_text: str, numbers: Sequence[int]) -> ChunkFindings:
         user = (
@@ -105,9 +105,10 @@ async def preview(
             e.scene_numbers = sorted(n for n in e.scene_numbers if n in allowed)
             e.mentions = [m for m in e.mentions if m.scene_number in allowed]
         nonlocal done
-        done += 1
-        if on_progress is not None:
-            await on_progress(done, len(chunks))
+        async with reporting:
+            done += 1
+            if on_progress is not None:
+                await on_progress(done, len(chunks))
         return findings
 
     results = await asyncio.gather(*(one(c.text, c.scene_numbers) for c in chunks))
@@ -158,7 +159,7 @@ async def describe(
     size = max(1, settings.llm_describe_batch_size)
     batches = [list(entities[i : i + size]) for i in range(0, len(entities), size)]
     gate = asyncio.Semaphore(settings.llm_concurrency)
-    described = 0
+    described, reporting = 0, asyncio.Lock()
 
     async def one(batch: list[PreviewEntity]) -> list[EntityDescription]:
         user = "Describe these assets:\n\n" + "\n\n".join(_evidence(e) for e in batch)
@@ -181,9 +182,10 @@ async def describe(
                 raise
         record(call)
         nonlocal described
-        described += len(batch)
-        if on_progress is not None:
-            await on_progress(described, len(entities))
+        async with reporting:
+            described += len(batch)
+            if on_progress is not None:
+                await on_progress(described, len(entities))
         return _align(batch, out.descriptions)
 
     results = await asyncio.gather(*(one(b) for b in batches))

@@ -70,7 +70,7 @@ async def extract_preview(run: JobRun[ScriptRef]) -> PreviewResult:
     llm = run.ctx.llm
 
     async def chunk_done(done: int, total: int) -> None:
-        await run.progress(0.05 + 0.9 * done / total, f"Read {done} of {total} parts of the script")
+        await run.progress(round(0.05 + 0.9 * done / total, 4), f"Read {done} of {total} parts of the script")
 
     entities = await passes.preview(
         parsed, settings=run.settings, llm=llm, record=run.record_llm, on_progress=chunk_done
@@ -145,7 +145,7 @@ async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload])
     llm = run.ctx.llm
 
     async def batch_done(done: int, total: int) -> None:
-        await run.progress(0.1 + 0.85 * done / total, f"Described {done} of {total} assets")
+        await run.progress(round(0.1 + 0.85 * done / total, 4), f"Described {done} of {total} assets")
 
     described = await passes.describe(
         parsed,
