@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -91,7 +92,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for router in (jobs.project_router, batches.router, events.router):
         app.include_router(router)
+    _document_event_streams(app)
     return app
+
+
+def _document_event_streams(app: FastAPI) -> None:
+    """On the SSE routes FastAPI files every response model under the route's media type
+    (``text/event-stream``) and types it a string as well. Keep the event model alone on the 200,
+    and put the errors back where they are: JSON."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema["paths"].values():
+                for op in operations.values():
+                    responses = op.get("responses", {})
+                    stream = responses.get("200", {}).get("content", {}).get("text/event-stream")
+                    if stream is None:
+                        continue
+                    stream.get("schema", {}).pop("type", None)
+                    for code, answer in responses.items():
+                        content = answer.get("content", {})
+                        if code != "200" and "text/event-stream" in content:
+                            content["application/json"] = content.pop("text/event-stream")
+                            content["application/json"].get("schema", {}).pop("type", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # What a browser page may send and read on another origin (everything else it may not see).

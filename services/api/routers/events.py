@@ -39,6 +39,13 @@ _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 RETRY_MS = 3000  # how long a browser waits before reconnecting after the stream drops
 
 
+class EventStream(EventSourceResponse):
+    """``EventSourceResponse`` with its media type on the class, where OpenAPI looks for it, so the
+    event shapes are documented under ``text/event-stream``."""
+
+    media_type = "text/event-stream"
+
+
 # --- what the streams carry (documented in OpenAPI; the SSE `data:` field is the JSON of `data`)
 
 
@@ -251,7 +258,7 @@ token makes the reconnect fail with 401: ask for a new token and open a new `Eve
     "/v1/projects/{pid}/events",
     summary="Server-Sent Events: every job event and carousel change of the project",
     description=PROJECT_STREAM_DESCRIPTION,
-    response_class=EventSourceResponse,
+    response_class=EventStream,
     responses={200: {"model": ProjectStreamEvent, "description": "An endless event stream"}},
 )
 async def project_events(

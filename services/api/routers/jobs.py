@@ -14,7 +14,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from services.api.deps import CurrentUser, ProjectDep, SessionDep
 from services.api.jobs import JobsDep
-from services.api.routers.events import EventsAuthDep, JobEventData
+from services.api.routers.events import EventsAuthDep, EventStream, JobEventData
 from shared.common import Page, PageParams, page_params
 from shared.errors import NotFound
 from shared.jobs import events
@@ -114,7 +114,7 @@ the `EventSource` on a final state to keep the browser from reopening it.
     "/{jid}/events",
     summary="Server-Sent Events: state changes and progress until the job ends",
     description=JOB_STREAM_DESCRIPTION,
-    response_class=EventSourceResponse,
+    response_class=EventStream,
     responses={200: {"model": JobStreamEvent, "description": "Events until the job ends"}},
 )
 async def job_events(
