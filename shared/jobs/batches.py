@@ -139,10 +139,6 @@ async def cancel_batch(
         batch.cancelled_at = now
         await session.flush()
 
-    async def publish() -> None:
-        for event in cancelled:
-            await events.publish_job(redis, event)
-
     if cancelled:
-        after_commit(session, publish)
+        after_commit(session, lambda: events.publish_jobs(redis, cancelled))
     return await read_batch(session, batch)

@@ -50,18 +50,24 @@ def _add_to_stream(pipe: Any, project_id: uuid.UUID | str, name: str, data: str)
 async def publish_job(redis: Redis | None, event: dict[str, Any]) -> None:
     """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}.
     Never raises, so a Redis outage cannot fail the work that caused the event."""
-    if redis is None:
+    await publish_jobs(redis, [event])
+
+
+async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None:
+    """Several job events in one round trip (a bulk action's new jobs), in order. Never raises."""
+    if redis is None or not batch:
         return
-    data = json.dumps(event, default=str)
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.publish(channel(event["id"]), data)
-            if event.get("project_id"):
-                pipe.publish(project_channel(event["project_id"]), data)
-                _add_to_stream(pipe, event["project_id"], "job", data)
+            for event in batch:
+                data = json.dumps(event, default=str)
+                pipe.publish(channel(event["id"]), data)
+                if event.get("project_id"):
+                    pipe.publish(project_channel(event["project_id"]), data)
+                    _add_to_stream(pipe, event["project_id"], "job", data)
             await pipe.execute()
     except Exception as exc:
-        log.warning("job.event.publish_failed", job_id=str(event.get("id")), error=repr(exc))
+        log.warning("job.event.publish_failed", job_id=str(batch[0].get("id")), error=repr(exc))
 
 
 async def publish_project(

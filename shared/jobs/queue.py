@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
 from shared.db import OUTBOX_KEY, PENDING_JOBS_KEY, after_commit
+from shared.jobs import events
 from shared.models import Job
 
 log = structlog.get_logger()
@@ -60,6 +61,20 @@ class Pending:
     id: uuid.UUID
     kind: str
     queue: str
+    project_id: uuid.UUID | None = None
+
+    def queued_event(self) -> dict[str, Any]:
+        """The ``queued`` event of a new job (same shape as ``service.job_event``)."""
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "project_id": str(self.project_id) if self.project_id else None,
+            "status": "queued",
+            "progress": 0.0,
+            "message": None,
+            "error": None,
+            "result": None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +85,10 @@ class Outbox:
     sessions: async_sessionmaker[AsyncSession]
 
     async def push(self, pending: list[Pending]) -> None:
-        """Enqueue, then stamp ``enqueued_at`` so the relay leaves these rows alone."""
+        """Enqueue, tell the projects' event streams (a page sees new jobs appear, also those another
+        tab started), then stamp ``enqueued_at`` so the relay leaves these rows alone."""
         done = [p.id for p in pending if await enqueue(self.pool, p.id, p.kind, p.queue)]
+        await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
         if not done:
             return
         try:
@@ -99,7 +116,7 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
                 await outbox.push(rows)
 
         after_commit(session, flush)
-    pending.append(Pending(job.id, job.kind, job.queue))
+    pending.append(Pending(job.id, job.kind, job.queue, job.project_id))
 
 
 async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str) -> bool:

@@ -48,6 +48,8 @@ async def test_project_stream_carries_job_progress_and_carousel_changes_and_resu
             assert (ready.event, ready.data) == ("ready", {"project_id": pid, "resumed": False})
             r = await client.post(f"/v1/projects/{pid}/assets/{aid}/attempts/generate", headers=auth)
             jid = r.json()["job"]["id"]
+            queued = await stream.next()  # a new job shows up at once, before any worker takes it
+            assert (queued.event, queued.data["id"], queued.data["status"]) == ("job", jid, "queued")
             worker = asyncio.create_task(run_burst("imagegen", s))
             added = await stream.until(lambda e: e.event == "attempt")
             done = await stream.until(lambda e: e.event == "job" and e.data["status"] == "succeeded")
