@@ -308,6 +308,22 @@ async def _start(redis: Redis, pid: uuid.UUID, resume: str | None) -> tuple[list
     return first, cursor
 
 
+READ_BATCH = 500
+
+
+async def _trimmed_after(redis: Redis, key: str, cursor: str) -> bool:
+    """Whether the stream no longer holds everything after ``cursor`` (its oldest entry is newer)."""
+    if cursor == "0-0":
+        return False
+    oldest = await redis.xrange(key, min="-", max="+", count=1)
+    return bool(oldest) and _id(_text(oldest[0][0])) > _id(cursor)
+
+
+def _id(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -321,11 +337,17 @@ async def _project_stream(
     while True:
         try:
             # Under the client's socket timeout (5 s): a quiet project just loops.
-            got = await redis.xread({key: cursor}, count=500, block=2000)
+            got = await redis.xread({key: cursor}, count=READ_BATCH, block=2000)
+            # A full batch means this client is behind; if it is so far behind that the capped
+            # stream dropped events it had not read, say so rather than skip them silently.
+            lost = bool(got) and len(got[0][1]) == READ_BATCH and await _trimmed_after(redis, key, cursor)
         except Exception as exc:
             # Redis went away: end the stream; the browser reconnects with Last-Event-ID and resumes.
             log.warning("events.stream.redis_failed", project_id=str(pid), error=repr(exc))
             return
+        if lost:
+            reset = ResetEventData(reason="This page fell behind and missed events; refetch")
+            yield {"event": "reset", "data": reset.model_dump_json()}
         for _key, entries in got or ():
             for entry_id, fields in entries:
                 cursor = _text(entry_id)
