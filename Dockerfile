@@ -46,6 +46,11 @@ ENV PYTHONUNBUFFERED=1 \
 
 # /data/storage is created owned by the app user so that a fresh named volume mounted there
 # (compose copies the image's directory into it) is writable without running as root.
+# WordNet's data: the offline extractor uses it to tell physical objects (props) from abstractions.
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wordnet-base \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid "${APP_UID}" app \
     && useradd --system --uid "${APP_UID}" --gid app --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin app \

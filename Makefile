@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint fmt bench migrate token services venv clean
+.PHONY: dev test lint fmt bench chaos migrate token services venv clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,10 @@ fmt: $(STAMP)
 
 bench: $(STAMP) services
 	$(BIN)/python -m bench
+
+# Workers SIGKILLed and Redis restarted under running jobs; prints lost / duplicated / recovery.
+chaos: $(STAMP) services
+	$(BIN)/python -m tests.chaos
 
 token: $(STAMP)
 	@$(BIN)/python -m shared.cli token $(if $(SUB),--sub $(SUB),)

@@ -2,8 +2,8 @@
 
     python -m bench.bench_queue [--jobs 500] [--concurrency 16] [--paced-jobs 200] [--rate 25]
 
-Full path: the real API (uvicorn) and the real extractor worker (``arq
-services.extractor.worker.WorkerSettings``). The client POSTs /v1/jobs/ping: the API writes the
+Full path: the real API (uvicorn) and the real extractor worker (``python -m
+services.extractor``). The client POSTs /v1/jobs/ping: the API writes the
 job row, commits, enqueues to arq with ``_job_id`` = row id and stamps ``enqueued_at``; the worker
 claims the row (guarded UPDATE), runs the no-op handler and writes ``succeeded`` in its own
 transaction. Latency is ``started_at - created_at`` from the rows: ``created_at`` is PostgreSQL's
@@ -66,6 +66,7 @@ from bench.common import (
     settings_env,
     start_arq_worker,
     start_server,
+    start_worker,
     wait_arq_ready,
 )
 from services.extractor.worker import worker_options
@@ -370,7 +371,7 @@ def main() -> None:
         try:
             api = start_server("api", "services.api.main:app", env, tmp)
             children.append(api)
-            worker = start_arq_worker("extractor", "services.extractor.worker.WorkerSettings", env, tmp)
+            worker = start_worker("extractor", "services.extractor", env, tmp)
             children.append(worker)
             outcomes = asyncio.run(_bounded(full_path(settings, api, worker, args), args.phase_timeout))
         finally:

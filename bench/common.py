@@ -60,13 +60,7 @@ def bench_settings(tmp: Path, **overrides: object) -> Settings:
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment a subprocess needs to build the same ``Settings`` (any inherited
     ``FILMASSETS_*`` variable is dropped so the developer's own configuration can't leak in)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FILMASSETS_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"FILMASSETS_{name.upper()}"] = str(value)
+    env = settings.as_env(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
@@ -389,6 +383,11 @@ def _wait_healthy(server: Server, path: str, timeout: float) -> bool:
                 pass
             time.sleep(0.1)
     raise TimeoutError(f"{server.name} did not answer {path} within {timeout:.0f}s:\n{server.log_tail()}")
+
+
+def start_worker(name: str, module: str, env: dict[str, str], log_dir: Path) -> Child:
+    """One of our worker processes (``python -m services.extractor`` / ``services.imagegen``)."""
+    return Child(name, [sys.executable, "-m", module], env, log_dir)
 
 
 def start_arq_worker(name: str, settings_ref: str, env: dict[str, str], log_dir: Path) -> Child:

@@ -40,6 +40,12 @@ if ! redis_up; then
   redis_up || { say "Redis did not come up"; exit 1; }
 fi
 
+# WordNet's data lets the offline extractor tell physical objects from abstractions (it still runs
+# without it, with fewer props).
+if [[ ! -f /usr/share/wordnet/index.noun ]]; then
+  apt_install wordnet-base || say "WordNet data not installed: the offline extractor finds fewer props"
+fi
+
 for db in "$@"; do
   if ! psql -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
     say "creating database $db"

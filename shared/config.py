@@ -8,6 +8,7 @@ local storage, offline LLM and image providers.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     # --- infrastructure
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/filmassets"
     database_pool_size: int = 10
+    database_connect_timeout_s: float = 3.0
+    database_pool_timeout_s: float = 5.0
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API
@@ -67,6 +70,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: int = 30
     relay_interval_s: float = 5.0
     relay_min_age_s: float = 2.0  # rows younger than this are left to the request that wrote them
+    worker_poll_delay_s: float = 0.5  # idle wait between polls; enqueues wake workers at once
     job_heartbeat_s: float = 5.0  # a running job stamps its row this often
     job_dead_after_s: float = 20.0  # a running job silent this long is redelivered to another worker
     job_transient_retries: int = 2  # extra arq deliveries after an upstream stayed down
@@ -142,6 +146,19 @@ class Settings(BaseSettings):
             host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
             self.public_base_url = f"http://{host}:{self.api_port}"
         return self
+
+    def as_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment variables that make another process build these same settings (e.g. a worker
+        subprocess). ``FILMASSETS_*`` variables inherited from ``base`` are dropped, so a developer's
+        own configuration cannot leak in."""
+        env = {k: v for k, v in (base or {}).items() if not k.startswith("FILMASSETS_")}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"FILMASSETS_{name.upper()}"] = str(value)
+        return env
 
     @property
     def database_name(self) -> str:

@@ -9,19 +9,46 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.config import Settings
 
 
 def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    # pre_ping: connections that died with a database restart are replaced on checkout, so the
+    # pool recovers without a process restart. Short connect and pool timeouts make a database
+    # outage a quick 503, not a request hanging for the client's patience.
     return create_async_engine(
         settings.database_url,
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=5,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": "filmassets"}},
+        pool_timeout=settings.database_pool_timeout_s,
+        connect_args={
+            "server_settings": {"application_name": "filmassets"},
+            "timeout": settings.database_connect_timeout_s,
+        },
     )
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database is unreachable (down, restarting, refusing connections), as opposed to a query
+    it answered with an error."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, DBAPIError) and cause is not None:
+        return is_outage(cause)
+    return isinstance(exc, OSError) or type(exc).__name__ in _ASYNCPG_OUTAGES
+
+
+_ASYNCPG_OUTAGES = frozenset(
+    {"CannotConnectNowError", "AdminShutdownError", "ConnectionDoesNotExistError", "ConnectionFailureError"}
+)
 
 
 OUTBOX_KEY = "filmassets.outbox"

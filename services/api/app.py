@@ -13,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from services.api.errors import ERROR_RESPONSES, install_error_handlers
 from services.api.jobs import install_replay_handler
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_replay_handler(app)
+    install_outage_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assets.service import require_asset
 from shared.errors import ValidationFailed
-from shared.extraction.entities import norm
+from shared.extraction.entities import union_names
 from shared.models import AssetAttempt, AssetSceneLink, Project, ProjectAsset
 from shared.projects.stage5 import ensure_unlocked
 
@@ -34,13 +34,9 @@ async def merge_assets(
     b = await require_asset(session, project, second, for_update=True)
     source, target = (a, b) if a.id == source_id else (b, a)
 
-    seen = {norm(target.name)} | {norm(x) for x in target.aliases or []}
-    aliases = list(target.aliases or [])
-    for name in (source.name, *(source.aliases or [])):
-        if norm(name) not in seen:
-            seen.add(norm(name))
-            aliases.append(name)
-    target.aliases = aliases
+    target.aliases = union_names(
+        target.aliases or [], [source.name, *(source.aliases or [])], name=target.name
+    )
 
     target_scenes = set(
         await session.scalars(select(AssetSceneLink.scene_id).where(AssetSceneLink.asset_id == target.id))

@@ -3,11 +3,13 @@ computed in SQL, not fetched per asset."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene, Script
@@ -16,7 +18,12 @@ from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene, Scr
 _SELECTED = AssetAttempt.__table__.alias("selected")
 
 
-def _current_script_id(project_id: uuid.UUID) -> Any:
+# Statements are built once, with the project as a bound parameter: building a select of this size
+# (subqueries, an aliased join) costs more CPU per request than PostgreSQL spends running it.
+_PROJECT = bindparam("project_id", type_=UUID(as_uuid=True))
+
+
+def _current_script_id(project_id: Any) -> Any:
     """The project's newest script version, as an uncorrelated subquery PostgreSQL runs once."""
     return (
         select(Script.id)
@@ -27,7 +34,7 @@ def _current_script_id(project_id: uuid.UUID) -> Any:
     )
 
 
-def _asset_select(project_id: uuid.UUID) -> Any:
+def _asset_select(project_id: Any) -> Any:
     scene_numbers = (
         select(func.coalesce(func.array_agg(func.distinct(Scene.number)), []))
         .select_from(AssetSceneLink)
@@ -54,44 +61,56 @@ def _asset_select(project_id: uuid.UUID) -> Any:
     ).outerjoin(_SELECTED, and_(_SELECTED.c.asset_id == ProjectAsset.id, _SELECTED.c.selected.is_(True)))
 
 
-async def list_rows(
-    session: AsyncSession, *, project_id: uuid.UUID, status: str, type_: str | None, limit: int, offset: int
-) -> tuple[Sequence[Row[Any]], int]:
-    """One page and the total, in one round trip (the total rides along as a window count)."""
-    filters = [ProjectAsset.project_id == project_id]
+def _filters(status: str, typed: bool) -> list[Any]:
+    filters: list[Any] = [ProjectAsset.project_id == _PROJECT]
     if status == "active":
         filters.append(ProjectAsset.deferred.is_(False))
     elif status == "deferred":
         filters.append(ProjectAsset.deferred.is_(True))
-    if type_:
-        filters.append(ProjectAsset.type == type_)
-    rows = (
-        await session.execute(
-            _asset_select(project_id)
-            .add_columns(func.count().over().label("total"))
-            .where(*filters)
-            .order_by(ProjectAsset.type, func.lower(ProjectAsset.name), ProjectAsset.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    if typed:
+        filters.append(ProjectAsset.type == bindparam("type"))
+    return filters
+
+
+@functools.cache
+def _list_statements(status: str, typed: bool) -> tuple[Any, Any]:
+    """The page query (with the total as a window count) and the bare count, per filter shape."""
+    filters = _filters(status, typed)
+    page = (
+        _asset_select(_PROJECT)
+        .add_columns(func.count().over().label("total"))
+        .where(*filters)
+        .order_by(ProjectAsset.type, func.lower(ProjectAsset.name), ProjectAsset.id)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    count = select(func.count()).select_from(ProjectAsset).where(*filters)
+    return page, count
+
+
+_ONE = _asset_select(_PROJECT).where(
+    ProjectAsset.project_id == _PROJECT, ProjectAsset.id == bindparam("asset_id")
+)
+
+
+async def list_rows(
+    session: AsyncSession, *, project_id: uuid.UUID, status: str, type_: str | None, limit: int, offset: int
+) -> tuple[Sequence[Row[Any]], int]:
+    """One page and the total, in one round trip (the total rides along as a window count)."""
+    page, count = _list_statements(status, type_ is not None)
+    params: dict[str, Any] = {"project_id": project_id, "limit": limit, "offset": offset}
+    if type_ is not None:
+        params["type"] = type_
+    rows = (await session.execute(page, params)).all()
     if rows:
         return rows, int(rows[0].total)
     # Past the last page there is no row to carry the count.
-    total = (
-        await session.scalar(select(func.count()).select_from(ProjectAsset).where(*filters)) if offset else 0
-    )
+    total = await session.scalar(count, params) if offset else 0
     return rows, int(total or 0)
 
 
 async def get_row(session: AsyncSession, *, project_id: uuid.UUID, asset_id: uuid.UUID) -> Row[Any] | None:
-    return (
-        await session.execute(
-            _asset_select(project_id).where(
-                ProjectAsset.project_id == project_id, ProjectAsset.id == asset_id
-            )
-        )
-    ).first()
+    return (await session.execute(_ONE, {"project_id": project_id, "asset_id": asset_id})).first()
 
 
 async def get_asset(

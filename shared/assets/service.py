@@ -22,17 +22,20 @@ from shared.storage.cleanup import delete_after_commit
 
 
 def to_out(row: Row[Any], storage: Storage) -> AssetOut:
+    """The asset as the API shows it. Built without validation (``model_construct``): every value
+    comes from our own constrained columns, and validating 50 of them per list request was a third
+    of the request's CPU."""
     a: ProjectAsset = row[0]
     image = None
     if row.sel_id is not None:
-        image = ImageRef(
+        image = ImageRef.model_construct(
             attempt_id=row.sel_id,
             image_url=storage.signed_url(row.sel_key),
             thumbnail_url=storage.signed_url(row.sel_thumb) if row.sel_thumb else None,
             width=row.sel_w,
             height=row.sel_h,
         )
-    return AssetOut(
+    return AssetOut.model_construct(
         id=a.id,
         name=a.name,
         aliases=list(a.aliases or []),

@@ -7,13 +7,11 @@ pixel), then parked in storage for the imagegen worker.
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
-from PIL import Image
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,8 +28,8 @@ from shared.attempts.tasks import (
     image_upload,
 )
 from shared.config import Settings
-from shared.errors import Conflict, NotFound, PayloadTooLarge, UnsupportedMedia, ValidationFailed
-from shared.images.processing import ImageRejected, sniff_format
+from shared.errors import Conflict, NotFound, PayloadTooLarge, ValidationFailed
+from shared.images.processing import probe_header
 from shared.images.sizing import size_for
 from shared.jobs.batches import create_batch
 from shared.jobs.kinds import ACTIVE_STATUSES
@@ -132,33 +130,6 @@ async def start_generation(
     return job, outlook
 
 
-def check_image_header(data: bytes, *, max_pixels: int) -> None:
-    """Refuse at the door what the header already condemns: not PNG/JPEG/WebP, an unreadable
-    header, or more pixels than ``max_pixels`` (a decompression bomb declares its size up front).
-    ``Image.open`` is lazy: it parses the header and decodes no pixel. The worker still decodes
-    under the same limits, so this is the fast answer, not the only guard."""
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        raise UnsupportedMedia("Only PNG, JPEG and WebP images are accepted", code="unsupported_image")
-    try:
-        with Image.open(
-            io.BytesIO(data), formats=[{"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt]]
-        ) as img:
-            width, height = img.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected("decompression_bomb", "The image declares too many pixels") from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageRejected("corrupt_image", "The image header cannot be read") from exc
-    if width < 1 or height < 1:
-        raise ImageRejected("corrupt_image", "The image declares no pixels")
-    if width * height > max_pixels:
-        raise ImageRejected(
-            "decompression_bomb",
-            f"The image declares {width}x{height} pixels, over the limit of {max_pixels}",
-            details={"width": width, "height": height, "max_pixels": max_pixels},
-        )
-
-
 async def start_upload(
     jobs: JobStarter,
     storage: Storage,
@@ -179,8 +150,10 @@ async def start_upload(
             code="image_too_large",
             details={"limit": settings.max_upload_bytes},
         )
-    # The real format from the content; the file name and the client's content type are not trusted.
-    check_image_header(data, max_pixels=settings.upload_max_pixels)
+    # The real format and size from the header (no pixel decoded), refused before anything is
+    # stored; the file name and the client's content type are not trusted. The worker still decodes
+    # under the same limits: a file can be corrupt past its header.
+    probe_header(data, max_pixels=settings.upload_max_pixels)
     outlook = await cap_outlook(jobs.session, asset.id, cap=settings.attempt_cap)
     if on_cap == "refuse":
         _refuse_at_cap(outlook)

@@ -18,10 +18,35 @@ def norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
 
 
+def union_names(old: Iterable[str], new: Iterable[str], *, name: str) -> list[str]:
+    """``old`` aliases plus those of ``new`` not already there, in order; none equal to ``name``
+    (compared in ``norm`` form). Used wherever two sets of names become one (merge, re-extraction)."""
+    seen = {norm(name)}
+    out: list[str] = []
+    for alias in (*old, *new):
+        if norm(alias) not in seen:
+            seen.add(norm(alias))
+            out.append(alias)
+    return out
+
+
 def name_forms(entity: PreviewEntity) -> set[str]:
     forms = {norm(n) for n in (entity.name, *entity.aliases)}
     forms |= {norm(_HONORIFIC.sub("", n)) for n in (entity.name, *entity.aliases) if _HONORIFIC.match(n)}
     return {f for f in forms if f}
+
+
+# Roles that name nobody in particular: "Man" of scene 3 and "Man" of scene 40 are two people.
+_GENERIC_PEOPLE = frozenset(
+    {"man", "woman", "girl", "boy", "guy", "lady", "kid", "child", "person", "stranger", "gentleman"}
+)
+_NEAR_SCENES = 3
+
+
+def _near(first: PreviewEntity, second: PreviewEntity) -> bool:
+    a = set(first.scene_numbers) | {m.scene_number for m in first.mentions}
+    b = set(second.scene_numbers) | {m.scene_number for m in second.mentions}
+    return not a or not b or any(abs(x - y) <= _NEAR_SCENES for x in a for y in b)
 
 
 class _Union:
@@ -44,17 +69,18 @@ def merge_entities(
     entities: Sequence[PreviewEntity], same_as: Iterable[Sequence[str]] = ()
 ) -> list[PreviewEntity]:
     """Union entities of one type that share a name or alias, or that a ``same_as`` group ties.
-    The first entity of a group (parser seeds come first) keeps its name and type."""
+    The first entity of a group (parser seeds come first) keeps its name and type. A generic role
+    ("Man", "Woman") joins only entities seen in nearby scenes."""
     items = list(entities)
     uf = _Union(len(items))
     seen: dict[tuple[str, str], int] = {}
     for i, e in enumerate(items):
         for form in name_forms(e):
             key = (e.type, form)
-            if key in seen:
-                uf.join(seen[key], i)
-            else:
+            if key not in seen:
                 seen[key] = i
+            elif e.type != "character" or form not in _GENERIC_PEOPLE or _near(items[seen[key]], e):
+                uf.join(seen[key], i)
     by_form: dict[str, list[int]] = {}
     for i, e in enumerate(items):
         for form in name_forms(e):

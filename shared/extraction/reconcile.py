@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import ValidationFailed
 from shared.extraction.api_schemas import ConfirmSummary, DecisionIn
-from shared.extraction.entities import name_forms, norm
+from shared.extraction.entities import name_forms, norm, union_names
 from shared.extraction.schemas import PreviewEntity
 from shared.models import AssetSceneLink, DismissedEntity, Project, ProjectAsset, Scene, Script
 
@@ -129,7 +129,7 @@ async def apply(
             counts["created"] += 1
         else:
             asset = existing
-            asset.aliases = _union(asset.aliases or [], _aliases(entity, None), asset.name)
+            asset.aliases = union_names(asset.aliases or [], _aliases(entity, None), name=asset.name)
             asset.meta = {
                 **(asset.meta or {}),
                 "mentions": mentions,
@@ -167,16 +167,6 @@ def _aliases(entity: PreviewEntity, renamed: str | None) -> list[str]:
     if renamed and norm(renamed) != norm(entity.name):
         names.insert(0, entity.name)
     return names
-
-
-def _union(old: list[str], new: list[str], name: str) -> list[str]:
-    seen = {norm(name)} | {norm(a) for a in old}
-    out = list(old)
-    for a in new:
-        if norm(a) not in seen:
-            seen.add(norm(a))
-            out.append(a)
-    return out
 
 
 async def _dismiss(session: AsyncSession, project_id: uuid.UUID, key: str, entity: PreviewEntity) -> None:

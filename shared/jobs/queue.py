@@ -13,7 +13,6 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -85,22 +84,27 @@ class Outbox:
     sessions: async_sessionmaker[AsyncSession]
 
     async def push(self, pending: list[Pending]) -> None:
-        """Enqueue, tell the projects' event streams (a page sees new jobs appear, also those another
-        tab started), then stamp ``enqueued_at`` so the relay leaves these rows alone."""
-        done = [p.id for p in pending if await enqueue(self.pool, p.id, p.kind, p.queue)]
+        """Enqueue, wake an idle worker of each queue, and tell the projects' event streams (a page
+        sees new jobs appear, also those another tab started). The rows were written with
+        ``enqueued_at`` already set: the relay checks such rows against Redis (their arq job must
+        exist) instead of this process stamping each one after the push, a transaction saved per
+        request."""
+        failed: list[uuid.UUID] = []
+        pushed: set[str] = set()
+        for p in pending:
+            if await enqueue(self.pool, p.id, p.kind, p.queue, notify=False):
+                pushed.add(p.queue)
+            else:
+                failed.append(p.id)
+        await wake(self.pool, pushed)
         await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
-        if not done:
-            return
-        try:
-            async with self.sessions() as session:
-                await session.execute(
-                    update(Job)
-                    .where(Job.id.in_(done), Job.enqueued_at.is_(None))
-                    .values(enqueued_at=datetime.now(UTC))
-                )
-                await session.commit()
-        except Exception as exc:
-            log.warning("job.enqueue.stamp_failed", error=repr(exc))
+        if failed:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
+            try:
+                async with self.sessions() as session:
+                    await session.execute(update(Job).where(Job.id.in_(failed)).values(enqueued_at=None))
+                    await session.commit()
+            except Exception as exc:
+                log.warning("job.enqueue.unmark_failed", error=repr(exc))
 
 
 def schedule_enqueue(session: AsyncSession, job: Job) -> None:
@@ -119,7 +123,7 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
     pending.append(Pending(job.id, job.kind, job.queue, job.project_id))
 
 
-async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str) -> bool:
+async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str, *, notify: bool = True) -> bool:
     """Push one job to arq with ``_job_id`` = row id; the arq function is named after the kind.
     False when Redis is unreachable; arq ignores a duplicate id, so pushing one row twice is
     harmless."""
@@ -129,4 +133,28 @@ async def enqueue(pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str) -> b
     except Exception as exc:
         log.warning("job.enqueue.deferred", job_id=str(job_id), kind=kind, error=repr(exc))
         return False
+    if notify:
+        await wake(pool, {queue})
     return True
+
+
+def wake_key(queue: str) -> str:
+    return f"{queue}:wake"
+
+
+async def wake(pool: ArqRedis, queues: set[str]) -> None:
+    """Tell idle workers of ``queues`` there is work now, instead of letting them find it at their
+    next poll: each waits on its queue's wake list (``BLPOP``) between polls. Best effort: a lost
+    wake-up only costs one poll interval."""
+    if not queues:
+        return
+    try:
+        async with pool.pipeline(transaction=False) as pipe:
+            for q in queues:
+                # One token is enough to wake a worker; a few let several wake at once. Capped so
+                # a queue nobody serves does not grow a list forever.
+                pipe.lpush(wake_key(q), b"1")
+                pipe.ltrim(wake_key(q), 0, 15)
+            await pipe.execute()
+    except Exception as exc:
+        log.debug("job.wake.failed", error=repr(exc))

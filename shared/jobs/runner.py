@@ -23,7 +23,7 @@ import structlog
 from arq.worker import Retry
 from sqlalchemy import select, update
 
-from shared.db import session_scope
+from shared.db import is_outage, session_scope
 from shared.errors import AppError, UpstreamUnavailable
 from shared.jobs import events
 from shared.jobs.context import WorkerContext
@@ -100,7 +100,13 @@ async def _heartbeat(run: JobRun[Any], work: asyncio.Task[Any], lost: asyncio.Ev
 async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> str:
     """Entry point of every arq function. Returns the final status (for arq's logs)."""
     jid = uuid.UUID(job_id)
-    job = await _claim(ctx, jid)
+    try:
+        job = await _claim(ctx, jid)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("job.claim.deferred", job_id=job_id, error=repr(exc))
+        raise Retry(defer=ctx.settings.job_retry_defer_s) from exc
     if job is None:
         async with ctx.sessions() as session:
             status = await session.scalar(select(Job.status).where(Job.id == jid))
@@ -171,6 +177,11 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
         log.warning("job.run.failed", code="job_timeout")
         return "failed"
     except Exception as exc:
+        if is_outage(exc):
+            # The database went away mid-job: nothing of it committed. arq delivers it again later
+            # (the row is still ours, 'running'; the next claim takes it over).
+            log.warning("job.run.deferred", error=repr(exc))
+            raise Retry(defer=settings.job_retry_defer_s) from exc
         log.exception("job.run.crashed")
         await _finish(
             run,

@@ -53,6 +53,8 @@ async def create_job(
         payload=payload.model_dump(mode="json"),
         max_tries=settings.job_max_tries,
         request_id=request_id,
+        # Handed to the outbox now; the relay re-pushes it if Redis turns out not to hold it.
+        enqueued_at=datetime.now(UTC),
     )
     session.add(job)
     await session.flush()

@@ -22,7 +22,7 @@ from shared.config import Settings, get_settings
 from shared.db import create_engine, create_sessionmaker
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import Worker as WorkerName
-from shared.jobs.queue import Outbox, deserialize, redis_settings, serialize
+from shared.jobs.queue import Outbox, deserialize, redis_settings, serialize, wake_key
 from shared.jobs.registry import JobKind, kinds_for
 from shared.jobs.relay import reap_once, relay_once
 from shared.jobs.runner import run_job
@@ -136,14 +136,20 @@ def build_worker_settings(
         "job_serializer": serialize,
         "job_deserializer": deserialize,
         "allow_abort_jobs": True,
-        "poll_delay": 0.1,
+        # Between polls a worker waits on its wake list (see ResilientWorker), so new work starts
+        # at once; the poll itself only catches deferred retries and missed wake-ups.
+        "poll_delay": settings.worker_poll_delay_s,
     }
 
 
 class ResilientWorker(Worker):
     """An arq worker that waits for Redis instead of exiting when it is away (at startup, or when
     it restarts under a running worker): jobs in flight finish against PostgreSQL, polling resumes
-    with backoff, and the relay re-pushes whatever a restarted Redis lost."""
+    with backoff, and the relay re-pushes whatever a restarted Redis lost.
+
+    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.wake``) for at most
+    ``poll_delay``: an idle worker starts a new job as soon as it is enqueued, and costs one
+    blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
     _backoff = 0.0
 
@@ -162,7 +168,30 @@ class ResilientWorker(Worker):
                 log.warning("worker.redis.unavailable", error=repr(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        await super().main()
+        if self.burst:
+            await super().main()  # tests: arq's own loop, which knows when the queue is empty
+            return
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        wake = wake_key(self.queue_name)
+        while True:
+            await self._poll_iteration()
+            await self._idle(wake)
+
+    async def _idle(self, wake: str) -> None:
+        if self._backoff:
+            return  # _poll_iteration already slept
+        try:
+            # Leave room for jobs in flight: only wait when a slot is free, else a plain sleep.
+            if self.job_counter < self.max_jobs:
+                # Redis takes a fractional timeout; redis-py's stubs only admit whole seconds.
+                redis: Any = self.pool
+                await redis.blpop([wake], timeout=self.poll_delay_s)
+            else:
+                await asyncio.sleep(self.poll_delay_s)
+        except (TimeoutError, RedisError, OSError):
+            await asyncio.sleep(self.poll_delay_s)
 
     async def _poll_iteration(self) -> None:
         try:

@@ -25,7 +25,8 @@ from shared.models.base import Base, created_at_col, enum_check, updated_at_col,
 
 AssetType = Literal["character", "prop", "location", "extra_archetype"]
 ASSET_TYPES: tuple[AssetType, ...] = ("character", "prop", "location", "extra_archetype")
-ASSET_SOURCES = ("extracted", "manual", "cloned")
+AssetSource = Literal["extracted", "manual", "cloned"]
+ASSET_SOURCES: tuple[AssetSource, ...] = ("extracted", "manual", "cloned")
 LINK_SOURCES = ("extracted", "manual", "stage8")
 ATTEMPT_SOURCES = ("generated", "uploaded", "cloned")
 VIEWS = ("front", "side", "three-quarter", "back")
@@ -48,7 +49,7 @@ class ProjectAsset(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     image_prompt: Mapped[str | None] = mapped_column(Text)
     deferred: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str] = mapped_column(String(16), default="manual")
+    source: Mapped[AssetSource] = mapped_column(String(16), default="manual")
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     # The extraction entity this asset came from; how re-extraction recognises it.
     entity_key: Mapped[str | None] = mapped_column(String(240))

@@ -24,18 +24,28 @@ async def create_project(session: AsyncSession, *, owner_id: uuid.UUID, data: Pr
 
 async def list_projects(
     session: AsyncSession, *, owner_id: uuid.UUID, page: PageParams
-) -> tuple[list[Project], int]:
-    total = await session.scalar(
-        select(func.count()).select_from(Project).where(Project.owner_id == owner_id)
+) -> tuple[list[ProjectOut], int]:
+    """One page of the owner's projects with their style name and script version, in one query
+    (no query per project)."""
+    version = select(func.max(Script.version)).where(Script.project_id == Project.id).scalar_subquery()
+    rows = (
+        await session.execute(
+            select(Project, StyleCapsule.name, version, func.count().over())
+            .outerjoin(StyleCapsule, StyleCapsule.id == Project.style_capsule_id)
+            .where(Project.owner_id == owner_id)
+            .order_by(Project.created_at.desc(), Project.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+    ).all()
+    total = (
+        rows[0][3]
+        if rows
+        else await session.scalar(
+            select(func.count()).select_from(Project).where(Project.owner_id == owner_id)
+        )
     )
-    rows = await session.scalars(
-        select(Project)
-        .where(Project.owner_id == owner_id)
-        .order_by(Project.created_at.desc(), Project.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return list(rows), int(total or 0)
+    return [_out(p, capsule, v) for p, capsule, v, _ in rows], int(total or 0)
 
 
 async def patch_project(session: AsyncSession, project: Project, data: ProjectPatch) -> Project:
@@ -87,6 +97,10 @@ async def project_out(session: AsyncSession, project: Project) -> ProjectOut:
             select(StyleCapsule.name).where(StyleCapsule.id == project.style_capsule_id)
         )
     version = await session.scalar(select(func.max(Script.version)).where(Script.project_id == project.id))
+    return _out(project, capsule_name, version)
+
+
+def _out(project: Project, capsule_name: str | None, version: int | None) -> ProjectOut:
     return ProjectOut(
         id=project.id,
         title=project.title,

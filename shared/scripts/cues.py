@@ -30,6 +30,8 @@ _DIRECTION_WORDS = word_set(
 # Last words of shot descriptions laid out like cues ("ARAB NEWS SET", "STRIKER'S POV").
 _SHOT_WORDS = word_set("POV SHOT SHOTS SET NEWSCAST FOOTAGE MONTAGE SEQUENCE")
 _NUMBER = re.compile(r"^\d+[A-Z]{0,3}\.?$")
+# "JOHN'S P.O.V.", "P.O.V. - THE STREET": a shot, however the writer dots it.
+_POV = re.compile(r"(?<![A-Z])P\.?\s?O\.?\s?V(?![A-Z])", re.IGNORECASE)
 _MAX_CUE_LENGTH = 50
 _MAX_CUE_WORDS = 6
 
@@ -72,6 +74,7 @@ def _plausible(name: str) -> bool:
         words[0].upper().rstrip(":.,") in _DIRECTION_WORDS
         or words[-1].upper() in _SHOT_WORDS
         or "'S POV" in name.upper()
+        or _POV.search(name)
     ):
         return False
     return not (_NUMBER.match(name) or is_heading(name) or name.rstrip(".") == "THE END")

@@ -8,6 +8,7 @@ then lines are classified by column. Text without that layout falls back to the 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -33,7 +34,10 @@ _RIGHT_MARGIN = re.compile(rf"\s{{2,}}{_SCENE_NO}$")
 _REVISION_MARK = re.compile(r"\s{2,}\*+$")
 _FURNITURE = re.compile(
     rf"^(?:\(?CONT(?:INUED|'D|’D)\)?:?(?:\s*\(\d+\))?|\(MORE\)|OMITTED|\*+|{_SCENE_NO}"
-    r"|PAGE\s+\d+(?:\s+OF\s+\d+)?\.?|-\s*\d+\s*-)$",
+    r"|PAGE\s+\d+(?:\s+OF\s+\d+)?\.?|-\s*\d+\s*-"
+    # Draft labels printed on every page ("FINAL SHOOTING SCRIPT", "REVISED DRAFT 3/4/07").
+    r"|(?:(?:FINAL|REVISED|PRODUCTION|WHITE|BLUE|PINK|YELLOW|GREEN)\s+)*(?:SHOOTING\s+SCRIPT|DRAFT)"
+    r"(?:\s*[-–—:]?\s*[\d/.\-]+)?)$",
     re.IGNORECASE,
 )
 # Page numbers in running headers and footers stand apart from the text by a wide gap.
@@ -50,6 +54,9 @@ _MIN_CUES = 2
 # Indentation steps below this are wrapping noise, not a different element.
 _SLACK = 4
 _HEADER_REPEATS = 3
+# Double spacing: almost no two text lines touch. A few do where page furniture was removed.
+_MAX_ADJACENT_SHARE = 0.1
+_MIN_DOUBLED_PAIRS = 5
 # A transition sits well right of the cue column ("CUT TO:" at the right margin).
 _TRANSITION_OFFSET = 15
 
@@ -69,7 +76,7 @@ class _Layout:
 
 def parse_plain(text: str) -> ParsedScript:
     raw_lines = split_lines(text)
-    lines = clean_lines(raw_lines)
+    lines = undouble(clean_lines(raw_lines))
     layout = _detect_layout(lines)
     if layout is None:
         headings, elements = read_body([line.text if line else None for line in lines], markup=False)
@@ -108,6 +115,46 @@ def clean_lines(raw_lines: Sequence[str]) -> list[_Line | None]:
                 continue
         cleaned.append(_Line(line.find(body), body))
     return cleaned
+
+
+def undouble(lines: list[_Line | None]) -> list[_Line | None]:
+    """Close up double-spaced text (a blank line after every line, as some PDF exports give).
+
+    In such text a single blank line only separates lines, so it is dropped (``None``: the
+    paragraph or speech goes on); a run of two or more blank lines is the real paragraph break and
+    stays as one blank line. Line indices do not move. Single-spaced text is returned unchanged.
+    """
+    texts = [index for index, line in enumerate(lines) if line is not None and line.text]
+    pairs = [(a, b) for a, b in itertools.pairwise(texts) if b - a <= 2]
+    if len(pairs) < _MIN_DOUBLED_PAIRS:
+        return lines
+    adjacent = sum(_only_removed_between(lines, a, b) for a, b in pairs)
+    if adjacent > _MAX_ADJACENT_SHARE * len(pairs):
+        return lines
+    result = list(lines)
+    index = 0
+    while index < len(result):
+        line = result[index]
+        if line is None or line.text:
+            index += 1
+            continue
+        end = index
+        while end < len(result) and _is_gap(result[end]):
+            end += 1
+        blanks = [i for i in range(index, end) if result[i] is not None]
+        for position, blank in enumerate(blanks):
+            if len(blanks) == 1 or position > 0:
+                result[blank] = None
+        index = end
+    return result
+
+
+def _is_gap(line: _Line | None) -> bool:
+    return line is None or not line.text
+
+
+def _only_removed_between(lines: Sequence[_Line | None], first: int, second: int) -> bool:
+    return all(lines[i] is None for i in range(first + 1, second))
 
 
 def _running_headers(lines: Sequence[str]) -> set[str]:

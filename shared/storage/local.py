@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from shared.storage.signing import UrlSigner
 # Temp files live beside their target (os.replace is only atomic within one filesystem); the prefix
 # lets listings skip leftovers of a crash and is refused in keys so no object can collide with one.
 _TMP_PREFIX = ".~tmp-"
+# One regex scan instead of a Python loop per character: keys are checked on every signed URL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def validate_key(key: str) -> str:
@@ -30,7 +33,7 @@ def validate_key(key: str) -> str:
         raise ValueError(f"backslash in storage key: {key!r}")
     if key.startswith("/"):
         raise ValueError(f"absolute storage key: {key!r}")
-    if any(ord(ch) < 0x20 or ch == "\x7f" for ch in key):
+    if _CONTROL.search(key):
         raise ValueError(f"control character in storage key: {key!r}")
     for segment in key.split("/"):
         if segment in ("", ".", ".."):

@@ -120,7 +120,7 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
-# A bomb is refused at the door since issue 9 (tests/api/test_browser_api.py); a truncated body only
+# A bomb is refused at the door since issue 9 (tests/api/test_cap_and_uploads.py); a truncated body only
 # shows when decoding, which is the worker's job.
 @pytest.mark.parametrize(("make", "code"), [(truncated_jpeg, "corrupt_image")])
 async def test_bad_image_fails_the_job_and_stores_nothing(

@@ -4,7 +4,6 @@ mid-job, Redis restarted under running workers, rows stranded on any queue."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,26 +21,9 @@ from shared.jobs.queue import arq_client
 from shared.jobs.relay import relay_once
 from shared.models import Job
 from tests.conftest import settings_env
+from tests.support.jobs import job_row, wait_for_status
 from tests.support.redis_server import PrivateRedis
-from tests.support.workers import WorkerProcess
-
-
-async def _row(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Job:
-    async with sessions() as s:
-        job = await s.get(Job, uuid.UUID(job_id))
-        assert job is not None
-        return job
-
-
-async def _wait(
-    sessions: async_sessionmaker[AsyncSession], job_id: str, want: set[str], within: float
-) -> Job:
-    deadline = time.monotonic() + within
-    while True:
-        row = await _row(sessions, job_id)
-        if row.status in want or time.monotonic() > deadline:
-            return row
-        await asyncio.sleep(0.1)
+from tests.support.workers import WorkerProcess, run_burst
 
 
 def _fast(settings: Settings, **more: object) -> Settings:
@@ -63,14 +45,14 @@ async def test_a_killed_workers_job_is_taken_over_within_seconds(
     job_id = r.json()["job"]["id"]
     first = WorkerProcess("extractor", env)
     try:
-        assert (await _wait(sessions, job_id, {"running"}, within=30)).status == "running"
+        assert (await wait_for_status(sessions, job_id, {"running"}, within=30)).status == "running"
         await asyncio.sleep(0.5)  # mid-job: it has reported progress by now
         killed_at = datetime.now(UTC)
         first.kill()
     finally:
         first.stop()
     with WorkerProcess("extractor", env):
-        row = await _wait(sessions, job_id, {"succeeded", "failed"}, within=30)
+        row = await wait_for_status(sessions, job_id, {"succeeded", "failed"}, within=30)
     assert row.status == "succeeded"
     assert row.tries == 2
     assert row.result == {"pong": True, "held_ms": 3000}
@@ -98,7 +80,7 @@ async def test_workers_ride_out_a_redis_restart(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
         ):
             before = (await c.post("/v1/jobs/ping", headers=auth)).json()["job"]["id"]
-            assert (await _wait(sessions, before, {"succeeded"}, within=30)).status == "succeeded"
+            assert (await wait_for_status(sessions, before, {"succeeded"}, within=30)).status == "succeeded"
 
             private_redis.stop()
             during = await c.post("/v1/jobs/ping", headers=auth)
@@ -109,10 +91,10 @@ async def test_workers_ride_out_a_redis_restart(
             assert cancelled.status_code == 200  # no event can be published: still no 500
 
             private_redis.start()  # back, and empty
-            row = await _wait(sessions, during.json()["job"]["id"], {"succeeded"}, within=30)
+            row = await wait_for_status(sessions, during.json()["job"]["id"], {"succeeded"}, within=30)
             assert row.status == "succeeded"
             after = (await c.post("/v1/jobs/ping", headers=auth)).json()["job"]["id"]
-            assert (await _wait(sessions, after, {"succeeded"}, within=30)).status == "succeeded"
+            assert (await wait_for_status(sessions, after, {"succeeded"}, within=30)).status == "succeeded"
             assert [w.proc.poll() for w in workers] == [None, None]
     finally:
         for w in workers:
@@ -151,3 +133,28 @@ def test_each_worker_runs_its_own_relay_tick(settings: Settings) -> None:
         for c in options["cron_jobs"]
     }
     assert {"relay:extractor", "relay:imagegen"} <= names
+
+
+async def test_a_job_taken_by_a_worker_that_died_before_claiming_it_is_freed(
+    settings: Settings, clean: None, sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> None:
+    # arq marks a job in progress (a lease as long as the job timeout) before our handler claims
+    # the row; a worker killed in between left the row queued and the job held for ten minutes.
+    fast = settings.model_copy(update={"job_dead_after_s": 2.0})
+    old = datetime.now(UTC) - timedelta(minutes=1)
+    job = Job(id=uuid.uuid4(), kind="noop", queue=fast.extractor_queue, owner_id=uuid.uuid4(), payload={})
+    async with session_scope(sessions) as s:
+        s.add(job)
+        await s.flush()
+        await s.execute(update(Job).where(Job.id == job.id).values(created_at=old, enqueued_at=old))
+    pool = arq_client(fast)
+    try:
+        await pool.enqueue_job("noop", str(job.id), _job_id=str(job.id), _queue_name=fast.extractor_queue)
+        lease = (fast.job_timeout_s + 15) * 1000
+        await redis.psetex(f"arq:in-progress:{job.id}", lease - 5000, b"1")  # taken 5 s ago
+        assert await relay_once(sessions, pool, fast) == 0  # still in Redis: nothing to push...
+    finally:
+        await pool.aclose()
+    assert not await redis.exists(f"arq:in-progress:{job.id}")  # ...but the dead lease is gone
+    assert await run_burst("extractor", fast) == 1
+    assert (await job_row(sessions, str(job.id))).status == "succeeded"

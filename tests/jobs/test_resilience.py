@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,17 +11,10 @@ from services.api.app import create_app
 from shared.config import Settings
 from shared.jobs.queue import arq_client
 from shared.jobs.relay import relay_once
-from shared.models import Job
 from tests.conftest import settings_env
+from tests.support.jobs import job_row, wait_for_status
 from tests.support.redis_server import PrivateRedis
 from tests.support.workers import WorkerProcess, run_burst
-
-
-async def _status(sessions: async_sessionmaker[AsyncSession], job_id: str) -> Job:
-    async with sessions() as s:
-        job = await s.get(Job, uuid.UUID(job_id))
-        assert job is not None
-        return job
 
 
 async def test_redis_down_at_commit_then_relay(
@@ -43,7 +34,7 @@ async def test_redis_down_at_commit_then_relay(
         r = await c.post("/v1/jobs/ping", headers=auth)
         assert r.status_code == 202  # the request does not depend on Redis
         job_id = r.json()["job"]["id"]
-        row = await _status(sessions, job_id)
+        row = await job_row(sessions, job_id)
         assert row.status == "queued"
         assert row.enqueued_at is None
         assert (await c.get("/readyz")).status_code == 503
@@ -62,17 +53,6 @@ async def test_redis_down_at_commit_then_relay(
         assert done["tries"] == 1
 
 
-async def _wait_for(
-    sessions: async_sessionmaker[AsyncSession], job_id: str, statuses: set[str], within: float
-) -> Job:
-    deadline = time.monotonic() + within
-    while True:
-        row = await _status(sessions, job_id)
-        if row.status in statuses or time.monotonic() > deadline:
-            return row
-        await asyncio.sleep(0.1)
-
-
 async def test_worker_killed_mid_job_is_redelivered(
     client: httpx.AsyncClient,
     auth: dict[str, str],
@@ -84,15 +64,15 @@ async def test_worker_killed_mid_job_is_redelivered(
     job_id = (await client.post("/v1/jobs/ping", json={"hold_ms": 2500}, headers=auth)).json()["job"]["id"]
     first = WorkerProcess("extractor", env)
     try:
-        row = await _wait_for(sessions, job_id, {"running"}, within=30)
+        row = await wait_for_status(sessions, job_id, {"running"}, within=30)
         assert row.status == "running"
         first.kill()
     finally:
         first.stop()
     await asyncio.sleep(3)
-    assert (await _status(sessions, job_id)).status == "running"  # nothing finished it meanwhile
+    assert (await job_row(sessions, job_id)).status == "running"  # nothing finished it meanwhile
     with WorkerProcess("extractor", env):
-        row = await _wait_for(sessions, job_id, {"succeeded", "failed"}, within=45)
+        row = await wait_for_status(sessions, job_id, {"succeeded", "failed"}, within=45)
     assert row.status == "succeeded"
     assert row.tries == 2
     assert row.result == {"pong": True, "held_ms": 2500}
@@ -107,11 +87,11 @@ async def test_graceful_stop_lets_the_running_job_finish(
     job_id = (await client.post("/v1/jobs/ping", json={"hold_ms": 1500}, headers=auth)).json()["job"]["id"]
     worker = WorkerProcess("extractor", settings_env(settings))
     try:
-        assert (await _wait_for(sessions, job_id, {"running"}, within=30)).status == "running"
+        assert (await wait_for_status(sessions, job_id, {"running"}, within=30)).status == "running"
         code = await asyncio.to_thread(worker.stop, 20)
     finally:
         worker.kill()
-    row = await _status(sessions, job_id)
+    row = await job_row(sessions, job_id)
     assert row.status == "succeeded"
     assert row.tries == 1
     assert code == 0

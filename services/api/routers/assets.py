@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.errors import ErrorBody
 from services.api.jobs import JobsDep
+from services.api.rendering import json_of
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
@@ -42,7 +43,12 @@ def _matches(if_match: str, version: int) -> bool:
     return etag(version) in tags
 
 
-@router.get("", summary="List assets", description="`status=active` (default) hides deferred assets.")
+@router.get(
+    "",
+    summary="List assets",
+    description="`status=active` (default) hides deferred assets.",
+    response_model=Page[AssetOut],
+)
 async def list_assets(
     project: ProjectDep,
     session: SessionDep,
@@ -50,12 +56,13 @@ async def list_assets(
     page: Annotated[PageParams, Depends(page_params)],
     status_: Annotated[AssetStatus, Query(alias="status")] = "active",
     type_: Annotated[AssetType | None, Query(alias="type")] = None,
-) -> Page[AssetOut]:
+) -> Response:
     rows, total = await repo.list_rows(
         session, project_id=project.id, status=status_, type_=type_, limit=page.limit, offset=page.offset
     )
-    return Page(
-        items=[service.to_out(r, storage) for r in rows], total=total, limit=page.limit, offset=page.offset
+    items = [service.to_out(r, storage) for r in rows]
+    return json_of(
+        Page[AssetOut].model_construct(items=items, total=total, limit=page.limit, offset=page.offset)
     )
 
 

@@ -25,7 +25,7 @@ async def list_projects(
 ) -> Page[ProjectOut]:
     rows, total = await service.list_projects(session, owner_id=user, page=page)
     return Page(
-        items=[await service.project_out(session, p) for p in rows],
+        items=rows,
         total=total,
         limit=page.limit,
         offset=page.offset,

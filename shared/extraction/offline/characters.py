@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from rapidfuzz.distance import OSA
+
 from shared.extraction.offline.index import Found, ScriptIndex
 from shared.extraction.offline.lexicon import (
     CAMERA_WORDS,
@@ -17,10 +19,22 @@ from shared.extraction.offline.lexicon import (
     SOUND_WORDS,
 )
 from shared.extraction.offline.text import Casing, caps_runs, fold, name_pattern, sentence_at
+from shared.scripts.elements import word_set
 
 _VOICE_OF = re.compile(r"^(?P<speaker>.+?)'S (?:VOICE|THOUGHTS|INNER VOICE|VOICE-OVER|VOICEOVER)$")
+_POV = re.compile(r"(?<![A-Z])P\.?\s?O\.?\s?V(?![A-Z])")
 _GROUP_SPLIT = re.compile(r"\s*(?:&|/|\+|,|\bAND\b)\s*")
 _NAME_TOKEN = re.compile(r"^[A-Z][A-Z'\-]*$")
+_SAME_STRANGER_GAP = 3
+_STRETCH = re.compile(r"\(scene \d+\)$")
+_MIN_FUZZY_NAME = 5
+_LONG_NAME = 9
+# Cues that name nobody in particular.
+GENERIC_PEOPLE = word_set("MAN WOMAN GIRL BOY GUY LADY KID CHILD PERSON STRANGER GENTLEMAN TEENAGER TEEN")
+GENERIC_PEOPLE_ADJECTIVES = word_set("OLD YOUNG ELDERLY LITTLE FAT TALL SHORT OTHER ANOTHER SECOND THIRD")
+# A typo in one cue sits in a scene where the right spelling speaks too; a real second speaker
+# a letter apart would speak more than this.
+_TYPO_SPEECHES = 2
 
 
 @dataclass(slots=True)
@@ -50,7 +64,12 @@ def classify_cue(cue: str) -> tuple[str, list[str]]:
         return "group", [part for part in _GROUP_SPLIT.split(cue) if part]
     if cue.lower() in CROWD_NOUNS:
         return "group", [cue]
-    if cue in DEVICE_CUES or words[-1] in {"VOICE", "VOICES"} or re.match(r"^P\.?A\.?(?:\s|$)", cue):
+    if (
+        cue in DEVICE_CUES
+        or words[-1] in {"VOICE", "VOICES"}
+        or re.match(r"^P\.?A\.?(?:\s|$)", cue)
+        or _POV.search(cue)
+    ):
         return "device", []
     return "person", [cue]
 
@@ -87,9 +106,88 @@ def find_characters(index: ScriptIndex) -> Cast:
         for scene in speaker.quotes:
             character.quotes.setdefault(scene, [])
             character.fallback.setdefault(scene, speaker.fallback.get(scene, ""))
-    cast.characters = sorted(merged.values(), key=lambda found: found.first)
+    characters = _link_misspellings(list(merged.values()))
+    characters = [piece for character in characters for piece in _split_strangers(character)]
+    cast.characters = sorted(characters, key=lambda found: found.first)
     _add_action_mentions(index, cast)
     return cast
+
+
+def _is_generic(name: str) -> bool:
+    """ "MAN", "OLD WOMAN", "YOUNG GUY": a role, not a name; the same cue in scenes far apart is
+    somebody else each time."""
+    words = fold(name).split()
+    return (
+        bool(words)
+        and words[-1] in GENERIC_PEOPLE
+        and all(word in GENERIC_PEOPLE or word in GENERIC_PEOPLE_ADJECTIVES for word in words)
+    )
+
+
+def _split_strangers(character: Found) -> list[Found]:
+    """A generic cue ("MAN") speaking in scenes far apart becomes one character per stretch of
+    nearby scenes, named after its first scene ("Man (scene 40)"): the man at the airport is not
+    the man on the boat. A stretch allows a couple of scenes of cutaway."""
+    if not _is_generic(character.name):
+        return [character]
+    scenes = sorted(character.quotes)
+    stretches: list[list[int]] = []
+    for scene in scenes:
+        if stretches and scene - stretches[-1][-1] <= _SAME_STRANGER_GAP:
+            stretches[-1].append(scene)
+        else:
+            stretches.append([scene])
+    if len(stretches) < 2:
+        return [character]
+    pieces: list[Found] = []
+    for stretch in stretches:
+        piece = Found(type="character", name=f"{character.name} (scene {stretch[0]})")
+        piece.first = (stretch[0], 0, 0)
+        for scene in stretch:
+            piece.quotes[scene] = list(character.quotes.get(scene, []))
+            if scene in character.fallback:
+                piece.fallback[scene] = character.fallback[scene]
+        pieces.append(piece)
+    return pieces
+
+
+def _link_misspellings(characters: list[Found]) -> list[Found]:
+    """ "PENTHOLLOW" and "PANTHOLLOW", "DR. RUMACK" and "DR. ROMACK": one person whose name the
+    writer mistyped. Linked when the names are a letter or two apart (optimal string alignment,
+    so swapped letters count once), do not both speak at length in one scene (two people talking
+    to each other are two people), and differ neither in a number nor in a title ("MR." / "MRS.")."""
+    ordered = sorted(characters, key=lambda found: (-found.speeches, found.first))
+    kept: list[Found] = []
+    for character in ordered:
+        target = next((other for other in kept if _misspelt(other, character)), None)
+        if target is None:
+            kept.append(character)
+            continue
+        target.alias(character.name, *character.aliases)
+        target.speeches += character.speeches
+        target.first = min(target.first, character.first)
+        for scene, quotes in character.quotes.items():
+            target.quotes.setdefault(scene, []).extend(quotes)
+            if scene in character.fallback:
+                target.fallback.setdefault(scene, character.fallback[scene])
+    return kept
+
+
+def _misspelt(first: Found, second: Found) -> bool:
+    a, b = fold(first.name), fold(second.name)
+    if a == b or _is_generic(a) or _is_generic(b) or len(a.split()) != len(b.split()):
+        return False
+    if min(len(a), len(b)) < _MIN_FUZZY_NAME or re.sub(r"\D", "", a) != re.sub(r"\D", "", b):
+        return False
+    if [w for w in a.split() if w in HONORIFICS] != [w for w in b.split() if w in HONORIFICS]:
+        return False
+    # Only the names' letters are compared: a differing title is already ruled out.
+    distance = OSA.distance(a, b)
+    if distance > (1 if len(a) < _LONG_NAME else 2):
+        return False
+    if set(first.quotes) & set(second.quotes) and min(first.speeches, second.speeches) > _TYPO_SPEECHES:
+        return False
+    return a[0] == b[0]
 
 
 def _full_names(index: ScriptIndex, cues: dict[str, int]) -> dict[str, str]:
@@ -169,8 +267,8 @@ def _add_action_mentions(index: ScriptIndex, cast: Cast) -> None:
     claims: dict[str, set[int]] = {}
     for number, character in enumerate(cast.characters):
         for form in {character.name, *character.aliases}:
-            if _VOICE_OF.match(fold(form)):
-                continue
+            if _VOICE_OF.match(fold(form)) or _STRETCH.search(form):
+                continue  # "Man (scene 40)" is never written so in the action
             for variant in {fold(form), index.casing.display(fold(form)), character.name}:
                 claims.setdefault(variant, set()).add(number)
             cast.name_words.update(

@@ -36,7 +36,7 @@ SOUND_WORDS = _words(
     CLATTER SOUND SOUNDS NOISE NOISES MUSIC FEEDBACK STATIC GUNFIRE GUNSHOT GUNSHOTS SHOT SHOTS
     EXPLOSION EXPLOSIONS THUNDER SPLASH CRACK SNAP WHISTLE CHIME CHIMES DING GROAN BARK BARKS
     HISS SCREECH SQUEAL THUMP BLAST BLARES BEAT SONG TRACK RUMBLING SCREAMING LAUGHTER APPLAUSE
-    THUNK ECHO WHACK SLAP PUNCH THWACK ZAP VROOM KICK
+    THUNK ECHO WHACK SLAP PUNCH THWACK ZAP VROOM KICK VOICE VOICES
     """
 )
 CAMERA_WORDS = _words(
@@ -44,7 +44,7 @@ CAMERA_WORDS = _words(
     CAMERA FRAME POV ANGLE CLOSE CLOSEUP CLOSE-UP INSERT SUPER SUPERIMPOSE FADE FADES CUT DISSOLVE
     PAN ZOOM TRACKING WIDE ESTABLISHING REVERSE FLASHBACK MONTAGE INTERCUT TITLE TITLES CREDITS
     V.O. O.S. O.C. MOS SERIES END OMITTED CONTINUED CONTINUOUS SLOW MOTION FREEZE B.G. F.G. BG FG
-    OFFSCREEN SUBTITLES SUBTITLE SCENE SHOT PROJECTION
+    OFFSCREEN SUBTITLES SUBTITLE SCENE SHOT PROJECTION P.O.V. P.O.V
     """
 )
 # Upper case used for emphasis; as a leading adjective it is dropped ("a GIGANTIC RIFLE" -> Rifle).
@@ -201,3 +201,69 @@ NOT_APPOSITIVE = _words("and or but then so as while who which that")
 KNOWN_ACRONYMS = _words("SUV ICBM GTI AK IV UFO FBI CIA ATM USB GPS MRI ICU ER ATV RV BMW OK")
 # Nouns a crowd word commonly qualifies: "police car", "passenger seats".
 CROWD_QUALIFIED = _words("CAR CARS STATION TAPE SIREN SIRENS RADIO UNIFORM UNIFORMS BADGE LINE SEATS")
+# Verbs whose object a character handles: "picks up the phone", "hands him a letter". Base forms;
+# regular inflections are derived, irregular ones listed below.
+HANDLING_VERBS = _words(
+    """
+    pick grab hold hand give take carry open close pull push put drop throw toss read drink sip eat
+    pour light fire aim point wave lift raise place examine show reveal unwrap pocket slip slide shove
+    fumble clutch grip swing play strum dial answer load cock wipe fold tear rip sign stamp seal lick
+    glue paste pass offer produce retrieve fetch collect gather pack unpack fill empty spill smash
+    break shake squeeze stuff stash hide clutch brandish wield unfold unzip zip remove tuck
+    count flip flick check inspect study scan kiss hug cradle rock snatch steal swipe return deliver
+    mail post buy sell drag haul lug shoulder juggle catch toss hurl pitch plant set lay lean prop
+    tap pat stroke rub clean polish sharpen load unload strap buckle button tie untie wrap bag box
+    """
+)
+IRREGULAR_HANDLING: dict[str, str] = {
+    "took": "take",
+    "taken": "take",
+    "held": "hold",
+    "gave": "give",
+    "given": "give",
+    "threw": "throw",
+    "thrown": "throw",
+    "drank": "drink",
+    "drunk": "drink",
+    "ate": "eat",
+    "eaten": "eat",
+    "lit": "light",
+    "shook": "shake",
+    "tore": "tear",
+    "torn": "tear",
+    "wore": "wear",
+    "worn": "wear",
+    "caught": "catch",
+    "stole": "steal",
+    "stolen": "steal",
+    "hid": "hide",
+    "hidden": "hide",
+    "slid": "slide",
+    "swung": "swing",
+    "brought": "bring",
+    "bring": "bring",
+    "brings": "bring",
+    "bringing": "bring",
+    "bought": "buy",
+    "sold": "sell",
+    "laid": "lay",
+    "broke": "break",
+    "broken": "break",
+    "dug": "dig",
+    "drew": "draw",
+    "draws": "draw",
+    "draw": "draw",
+    "drawing": "draw",
+    "flung": "fling",
+    "hurled": "hurl",
+}
+# Nouns too generic to be a prop whatever WordNet says of them.
+GENERIC_THINGS = _words(
+    """
+    thing things stuff object item piece part set side end top bottom front back edge corner area
+    spot place unit kind sort type lot bit stuff device article material contents content load
+    cover covering handle surface line mark sign point tip base frame panel rest middle center
+    centre half pair couple series row pile stack bunch heap collection group number ground floor
+    air sky water light
+    """
+)

@@ -7,6 +7,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from shared.extraction.offline.lexicon import KNOWN_ACRONYMS
 
@@ -160,6 +161,9 @@ def is_caps(word: str) -> bool:
     return lower == 0 or (lower <= 2 and word[:1].isupper() and sum(ch.isupper() for ch in letters) >= 3)
 
 
+# Characters, props, extras and places each read the runs of the same action lines; a preview
+# of a feature script asks for each line's runs four times. Callers only read the lists.
+@lru_cache(maxsize=16384)
 def caps_runs(text: str) -> list[list[Word]]:
     """Maximal runs of upper-case words separated only by spaces."""
     runs: list[list[Word]] = []

@@ -26,11 +26,16 @@ from shared.extraction.offline.lexicon import (
     SOUND_WORDS,
     TIME_WORDS,
 )
+from shared.extraction.offline.objects import ObjectFinder
 from shared.extraction.offline.text import Word, caps_runs, fold, is_caps, name_pattern, sentence_at
+from shared.extraction.offline.wordnet import WordNet
+from shared.extraction.offline.wordnet import load as load_wordnet
 
 _MAX_PROP_WORDS = 4
 # How far back a determiner may sit: "a pile of stolen COSMETICS" (of), "a battered old TRUNK".
 _CONTEXT_WORDS = 3
+# "the Leupold Mark 4 scope": a name may stand between the article and a lower-case prop.
+_MENTION_CONTEXT_WORDS = 4
 _CLAUSE_BREAK = re.compile(r"[.!?;:()\[\]\"“”\n]")
 _LOWER_WORD = re.compile(r"[a-z][a-z'’\-]*")
 # Verb and adverb endings: "SLAMMED", "SCREAMING", "SLOWLY" are action, not things.
@@ -45,6 +50,9 @@ _NOUNS_LOOKING_LIKE_VERBS = frozenset(
 )
 _PERSON_SUFFIX = re.compile(r"(?:MAN|MEN|WOMAN|WOMEN)$")
 _CROWD = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(CROWD_NOUNS)) + r")(?![A-Za-z])", re.IGNORECASE)
+# "like children posing", "as if soldiers": a comparison, nobody is there.
+_SIMILE = re.compile(r"\b(?:like|as if|as though|as|than)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_MAX_CROWD_WORDS = 2
 _LED_CROWD = re.compile(
     r"\b(?:" + "|".join(sorted(CROWD_LEADS)) + r")\s+of\s+(?:[a-z]+\s+)?(?P<noun>[A-Z][A-Z'\-]+S)\b"
 )
@@ -52,21 +60,88 @@ _LED_CROWD = re.compile(
 
 def find_props(index: ScriptIndex, cast: Cast, place_words: Collection[str]) -> list[Found]:
     """Props are the upper-case nouns the writer introduces with an article or a possessive
-    ("He pulls out a REVOLVER", "Mom's PORSCHE"); later mentions in any case count too."""
+    ("He pulls out a REVOLVER", "Mom's PORSCHE"), and the lower-case nouns WordNet knows as
+    physical things that a character handles or the action keeps showing ("the stamps"). Every
+    mention in any case and number counts."""
     props: dict[str, Found] = {}
+    forms: dict[str, set[str]] = {}
+    wordnet = load_wordnet()
     for action in index.actions:
         for run in caps_runs(action.text):
             phrase = _prop_phrase(action.text, run, cast.name_words, place_words)
-            if phrase is not None and phrase not in props:
+            if phrase is not None and phrase not in props and _a_thing(phrase, wordnet):
                 props[phrase] = Found(type="prop", name=index.casing.display(phrase, acronyms=True))
+                forms[phrase] = {phrase}
+    lower_case: set[str] = set()
+    if wordnet is not None:
+        before = set(props)
+        _add_lower_case(index, cast, place_words, wordnet, props, forms)
+        lower_case = set(props) - before
     if not props:
         return []
-    pattern = name_pattern(props, ignore_case=True)
+    owner = {form: key for key, written in forms.items() for form in written}
+    pattern = name_pattern(owner, ignore_case=True)
     for action in index.actions:
         for match in pattern.finditer(action.text):
+            key = owner[fold(match[1])]
+            if key in lower_case and not _noun_here(action.text, match.start()):
+                continue  # "She picks up the phone" is no mention of a guitar pick
             quote = sentence_at(action.text, match.start())
-            props[fold(match[1])].see(action.scene, action.position, match.start(), quote)
-    return list(props.values())
+            props[key].see(action.scene, action.position, match.start(), quote)
+    return [found for found in props.values() if found.quotes]
+
+
+def _noun_here(text: str, start: int) -> bool:
+    """A lower-case prop's word is a mention after an article, a possessive or a number, with at
+    most a couple of words between ("the stamps", "Reggie's old bag"), or written in capitals."""
+    if text[start : start + 2].isupper():
+        return True
+    before = _clause_before(text, start).split()[-_MENTION_CONTEXT_WORDS:]
+    return any(word.lower() in DETERMINERS or word.endswith(("'s", "’s")) for word in before)
+
+
+def _a_thing(phrase: str, wordnet: WordNet | None) -> bool:
+    """Whether an upper-case phrase names a thing: its head noun, when WordNet knows it, has a
+    physical sense ("GROUND", "ACTORS", "VOICE" have none). Names WordNet lacks (PORSCHE,
+    GLOCK) are the writer's word for a thing and stay."""
+    if wordnet is None:
+        return True
+    head = phrase.split()[-1].lower().replace("'", "")
+    lemma = wordnet.lemma(head)
+    if lemma is None:
+        return True
+    return ObjectFinder(wordnet, ()).is_thing(lemma, handled=True, flagged=True)
+
+
+def _add_lower_case(
+    index: ScriptIndex,
+    cast: Cast,
+    place_words: Collection[str],
+    wordnet: WordNet,
+    props: dict[str, Found],
+    forms: dict[str, set[str]],
+) -> None:
+    excluded = {*cast.name_words, *place_words, *(noun.upper() for noun in CROWD_NOUNS)}
+    finder = ObjectFinder(wordnet, excluded)
+    # A lemma an upper-case prop already names ("PHONE", "the TVs") joins that prop.
+    heads = {wordnet.lemma(key.split()[-1]) or key.lower(): key for key in props if " " not in key}
+    for lemma in sorted(finder.find(index)):
+        key = heads.get(lemma) or lemma.upper()
+        if key not in props:
+            props[key] = Found(type="prop", name=index.casing.display(lemma.upper(), acronyms=True))
+            forms[key] = set()
+        forms[key] |= {lemma.upper(), *(fold(form) for form in _plurals(lemma))}
+
+
+def _plurals(lemma: str) -> set[str]:
+    """Written forms of a lemma for finding its mentions: "stamp" -> "stamps", "glass" -> "glasses"."""
+    if lemma.endswith(("s", "x", "z", "ch", "sh")):
+        return {f"{lemma}es"}
+    if lemma.endswith("y") and lemma[-2:-1] not in set("aeiou"):
+        return {f"{lemma[:-1]}ies"}
+    if lemma.endswith("fe"):
+        return {f"{lemma}s", f"{lemma[:-2]}ves"}
+    return {f"{lemma}s"}
 
 
 def _prop_phrase(
@@ -154,8 +229,11 @@ def _is_adjective(word: str) -> bool:
 
 def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
     """Extras archetypes from plural crowd nouns in the action ("PASSENGERS", "soldiers", "a crowd
-    of REPORTERS") and from crowd cues ("RANDY & PASSENGERS" seeds Passengers)."""
+    of REPORTERS"), from upper-case plurals WordNet knows as people ("DELEGATES"), and from crowd
+    cues ("RANDY & PASSENGERS" seeds Passengers). Similes are not crowds ("like children
+    posing"), and synonyms are one archetype ("Kids" and "Children")."""
     extras: dict[str, Found] = {}
+    wordnet = load_wordnet()
 
     def add(phrase: str, scene: int, position: int, offset: int, quote: str) -> None:
         key = fold(phrase)
@@ -169,7 +247,7 @@ def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
     for action in index.actions:
         text = action.text
         for match in _CROWD.finditer(text):
-            if _is_modifier(text, match.end()):
+            if _is_modifier(text, match.end()) or _SIMILE.search(text[: match.start()]):
                 continue
             add(
                 _with_modifier(text, match),
@@ -187,9 +265,69 @@ def find_extras(index: ScriptIndex, cast: Cast) -> list[Found]:
                     match.start("noun"),
                     sentence_at(text, match.start()),
                 )
+        if wordnet is not None:
+            for run in caps_runs(text):
+                last = fold(run[-1].text)
+                if (
+                    len(run) <= _MAX_CROWD_WORDS
+                    and last not in cast.name_words
+                    and last.lower() not in CROWD_NOUNS
+                    and _plural_people(last, wordnet)
+                    and not _SIMILE.search(text[: run[0].start])
+                ):
+                    words = [fold(word.text) for word in run]
+                    phrase = " ".join(
+                        w for w in words if w not in FUNCTION_WORDS | CAMERA_WORDS | EMPHASIS_WORDS
+                    )
+                    if phrase:
+                        add(
+                            phrase,
+                            action.scene,
+                            action.position,
+                            run[0].start,
+                            sentence_at(text, run[0].start),
+                        )
     for seed in cast.crowd_seeds:
         add(seed.noun, seed.scene, seed.position, 0, seed.quote)
-    return list(extras.values())
+    return _merge_synonyms(list(extras.values()), wordnet)
+
+
+def _plural_people(word: str, wordnet: WordNet) -> bool:
+    singular = wordnet.singular(word)
+    if not singular or singular == word.lower():
+        return False
+    senses = wordnet.senses(singular)
+    if not senses or wordnet.lexname(senses[0]) != "person":
+        return False
+    # "MONITORS", "BLEACHERS": a thing in another common sense, or as a plural of its own.
+    own = wordnet.senses(word)
+    if own and wordnet.lexname(own[0]) != "person":
+        return False
+    return all(wordnet.lexname(offset) != "artifact" for offset in senses[:3])
+
+
+def _merge_synonyms(extras: list[Found], wordnet: WordNet | None) -> list[Found]:
+    """ "Kids" and "Children" are one archetype: their heads share WordNet's first meaning."""
+    if wordnet is None:
+        return extras
+    by_meaning: dict[tuple[str, ...], Found] = {}
+    merged: list[Found] = []
+    for found in extras:
+        words = fold(found.name).split()
+        lemma = wordnet.lemma(words[-1]) if words else None
+        senses = wordnet.senses(lemma) if lemma else ()
+        key = (*words[:-1], str(senses[0])) if senses else tuple(words)
+        head = by_meaning.get(key)
+        if head is None:
+            by_meaning[key] = found
+            merged.append(found)
+            continue
+        head.alias(found.name, *found.aliases)
+        head.first = min(head.first, found.first)
+        for scene, quotes in found.quotes.items():
+            mine = head.quotes.setdefault(scene, [])
+            mine.extend(quote for quote in quotes if quote not in mine)
+    return merged
 
 
 def _is_modifier(text: str, end: int) -> bool:
@@ -197,6 +335,8 @@ def _is_modifier(text: str, end: int) -> bool:
     rest = text[end:]
     if rest.startswith(("'", "’")):
         return True
+    if text[:end].split()[-1].isupper() and rest[1:2].islower():
+        return False  # "CHILDREN crowd the window": an introduction, then its verb
     following = (
         rest.split(maxsplit=1)[0].strip(",.;:!?").upper() if rest.startswith(" ") and rest.strip() else ""
     )

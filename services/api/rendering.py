@@ -1,0 +1,19 @@
+"""Answering with a model already built from trusted data, serialised once.
+
+FastAPI validates a returned model against the route's ``response_model`` again before serialising
+it; for lists built from our own rows that second pass costs as much as building them. Routes on hot
+read paths keep ``response_model`` (for OpenAPI) and return ``json_of(model)`` instead."""
+
+from __future__ import annotations
+
+from fastapi import Response
+from pydantic import BaseModel
+
+
+def json_of(model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        model.__pydantic_serializer__.to_json(model),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )

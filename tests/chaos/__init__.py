@@ -1,0 +1,1 @@
+"""Chaos runs: real workers SIGKILLed and Redis restarted while jobs run (see harness.py)."""

@@ -1,0 +1,98 @@
+"""PostgreSQL restarted under the API and a worker: requests fail fast with a clear 503 while it
+is down, the pool recovers without a process restart, and no job is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.api.app import create_app
+from shared.config import Settings
+from shared.db import create_engine, create_sessionmaker
+from shared.models import Job
+from tests.conftest import settings_env
+from tests.support.pg_server import PrivatePostgres
+from tests.support.workers import WorkerProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _status(sessions: async_sessionmaker[AsyncSession], job_id: str) -> str | None:
+    try:
+        async with sessions() as s:
+            row = await s.get(Job, uuid.UUID(job_id))
+            return row.status if row else None
+    except Exception:
+        return None  # the database is still coming back
+
+
+async def _wait(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, want: str, within: float
+) -> str | None:
+    deadline = time.monotonic() + within
+    status = None
+    while time.monotonic() < deadline:
+        status = await _status(sessions, job_id)
+        if status == want:
+            break
+        await asyncio.sleep(0.2)
+    return status
+
+
+async def test_a_database_restart_is_a_503_then_business_as_usual(
+    settings: Settings, clean: None, auth: dict[str, str], private_postgres: PrivatePostgres
+) -> None:
+    local = settings.model_copy(
+        update={"database_url": private_postgres.url, "job_heartbeat_s": 0.5, "job_dead_after_s": 3.0}
+    )
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, "FILMASSETS_DATABASE_URL": local.database_url},
+        check=True,
+        capture_output=True,
+    )
+    engine = create_engine(local, pool_size=2)
+    sessions = create_sessionmaker(engine)
+    app = create_app(local)
+    worker = WorkerProcess("extractor", settings_env(local))
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+        ):
+            assert (await c.get("/v1/projects", headers=auth)).status_code == 200
+            held = (await c.post("/v1/jobs/ping", json={"hold_ms": 4000}, headers=auth)).json()["job"]["id"]
+            assert await _wait(sessions, held, "running", within=30) == "running"
+
+            await asyncio.to_thread(private_postgres.stop)
+            started = time.monotonic()
+            down = await c.get("/v1/projects", headers=auth)
+            assert time.monotonic() - started < 5  # fails fast, does not hang
+            assert down.status_code == 503, down.text
+            assert down.json()["error"]["code"] == "database_unavailable"
+            assert down.headers["retry-after"]
+            assert (await c.post("/v1/jobs/ping", headers=auth)).status_code == 503
+            assert (await c.get("/readyz")).status_code == 503
+
+            await asyncio.to_thread(private_postgres.start)
+            private_postgres.wait_ready()
+            back = await c.get("/v1/projects", headers=auth)  # same process, same pool
+            assert back.status_code == 200, back.text
+            after = (await c.post("/v1/jobs/ping", headers=auth)).json()["job"]["id"]
+            # The job that was running when the database went away is finished, once.
+            assert await _wait(sessions, held, "succeeded", within=40) == "succeeded"
+            assert await _wait(sessions, after, "succeeded", within=30) == "succeeded"
+            assert worker.proc.poll() is None
+    finally:
+        worker.stop()
+        await engine.dispose()
