@@ -97,7 +97,8 @@ class Outbox:
             else:
                 failed.append(p.id)
         await wake(self.pool, pushed)
-        await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
+        if pushed:  # (Redis answered: announcing cannot hang a request on a dead connection)
+            await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
         if failed:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
             try:
                 async with self.sessions() as session:
