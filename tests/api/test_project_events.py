@@ -223,3 +223,15 @@ async def test_the_served_apis_logs_never_print_an_events_token(
     assert "/v1/projects/{pid}/events" in log  # requests were logged, by route template
     assert grant["token"] not in log
     assert "token=" not in log
+
+
+async def test_without_redis_the_stream_answers_503_not_500(
+    settings: Settings, clean: None, tmp_path: Path, auth: dict[str, str]
+) -> None:
+    async with (
+        serve(_fast(settings, tmp_path).model_copy(update={"redis_url": "redis://127.0.0.1:9/0"})) as base,
+        httpx.AsyncClient(base_url=base) as client,
+    ):
+        pid = (await create_project(client, auth))["id"]
+        r = await client.get(f"/v1/projects/{pid}/events", headers=auth, timeout=30)
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "events_unavailable")

@@ -19,12 +19,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
 from services.api.deps import CurrentUser, SessionDep, SettingsDep
 from shared.auth import decode_token
-from shared.errors import NotFound, Unauthorized, ValidationFailed
+from shared.errors import NotFound, Unauthorized, UpstreamUnavailable, ValidationFailed
 from shared.jobs import events, tokens
 from shared.jobs.kinds import JobStatus, KindName
 from shared.jobs.service import get_owned_job
@@ -283,7 +284,13 @@ async def project_events(
     # Everything before the first yield runs now, so a Redis outage is a clean error, not a broken stream.
     # (The request's session closes when this function returns, before the stream starts, so a
     # long-lived stream holds no database connection.)
-    first, cursor = await _start(redis, pid, resume)
+    try:
+        first, cursor = await _start(redis, pid, resume)
+    except RedisError as exc:
+        log.warning("events.stream.redis_unavailable", project_id=str(pid), error=repr(exc))
+        raise UpstreamUnavailable(
+            "Live events are unavailable for a moment; retry shortly", code="events_unavailable"
+        ) from exc
     return EventSourceResponse(_project_stream(redis, pid, first, cursor), ping=15)
 
 
