@@ -76,7 +76,9 @@ class GenerateRequest(GenerateIn):
     )
 
 
-async def cap_outlook(session: AsyncSession, asset_id: uuid.UUID, *, cap: int) -> CapOutlook:
+async def cap_outlook(
+    session: AsyncSession, *, project_id: uuid.UUID, asset_id: uuid.UUID, cap: int
+) -> CapOutlook:
     """The worker's eviction (``add_attempt``: ``repo.eviction_order``, down to ``cap - 1`` before
     inserting) applied to the carousel as it will be when this job's turn comes: every pending
     image job of the asset adds one (selected) image first, which unselects the current one, so
@@ -87,6 +89,7 @@ async def cap_outlook(session: AsyncSession, asset_id: uuid.UUID, *, cap: int) -
             select(func.count())
             .select_from(Job)
             .where(
+                Job.project_id == project_id,  # (ix_jobs_project_kind)
                 Job.kind.in_(repo.IMAGE_JOB_KINDS),
                 Job.status.in_(ACTIVE_STATUSES),
                 Job.payload["asset_id"].astext == str(asset_id),
@@ -121,7 +124,9 @@ async def start_generation(
     if view is not None and asset.type != "character":
         raise ValidationFailed("Only characters can be drawn from a chosen view", code="view_not_allowed")
     await require_style(jobs.session, project)
-    outlook = await cap_outlook(jobs.session, asset.id, cap=jobs.settings.attempt_cap)
+    outlook = await cap_outlook(
+        jobs.session, project_id=project.id, asset_id=asset.id, cap=jobs.settings.attempt_cap
+    )
     if on_cap == "refuse":
         _refuse_at_cap(outlook)
     job = await jobs.start(
@@ -154,7 +159,9 @@ async def start_upload(
     # stored; the file name and the client's content type are not trusted. The worker still decodes
     # under the same limits: a file can be corrupt past its header.
     probe_header(data, max_pixels=settings.upload_max_pixels)
-    outlook = await cap_outlook(jobs.session, asset.id, cap=settings.attempt_cap)
+    outlook = await cap_outlook(
+        jobs.session, project_id=project.id, asset_id=asset.id, cap=settings.attempt_cap
+    )
     if on_cap == "refuse":
         _refuse_at_cap(outlook)
     key = f"staging/{uuid.uuid4()}"
