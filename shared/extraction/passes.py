@@ -8,7 +8,7 @@ Pass 2 (describe) batches several entities per call, concurrently, behind a cach
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -22,6 +22,8 @@ from shared.llm.client import LLMCall, LLMClient, cached_text_block
 from shared.scripts.parser import ParsedScript
 
 Record = Callable[[LLMCall], None]
+# Told (done, total) as the LLM calls finish: chunks of scenes in preview, assets in describe.
+OnProgress = Callable[[int, int], Awaitable[None]]
 
 
 class ChunkFindings(BaseModel):
@@ -60,7 +62,12 @@ def _known_list(seeds: Sequence[PreviewEntity], scene_numbers: Sequence[int]) ->
 
 
 async def preview(
-    script: ParsedScript, *, settings: Settings, llm: LLMClient | None, record: Record
+    script: ParsedScript,
+    *,
+    settings: Settings,
+    llm: LLMClient | None,
+    record: Record,
+    on_progress: OnProgress | None = None,
 ) -> list[PreviewEntity]:
     seeds = offline.preview_entities(script)
     if llm is None or not script.scenes:
@@ -68,6 +75,7 @@ async def preview(
     chunks = chunk_scenes(script.scenes, budget_tokens=settings.llm_chunk_token_budget)
     gate = asyncio.Semaphore(settings.llm_concurrency)
     system = load("preview_system")
+    done, reporting = 0, asyncio.Lock()  # reports go out in order, so progress never goes back
 
     async def one(chunk_text: str, numbers: Sequence[int]) -> ChunkFindings:
         user = (
@@ -96,6 +104,11 @@ async def preview(
         for e in findings.entities:
             e.scene_numbers = sorted(n for n in e.scene_numbers if n in allowed)
             e.mentions = [m for m in e.mentions if m.scene_number in allowed]
+        nonlocal done
+        async with reporting:
+            done += 1
+            if on_progress is not None:
+                await on_progress(done, len(chunks))
         return findings
 
     results = await asyncio.gather(*(one(c.text, c.scene_numbers) for c in chunks))
@@ -129,6 +142,7 @@ async def describe(
     style_hint: str | None,
     record: Record,
     style_name: str | None = None,
+    on_progress: OnProgress | None = None,
 ) -> list[EntityDescription]:
     """One description per entity, in the same order. ``style_hint`` (the style's prompt fragment)
     guides the model; the offline engine only names the style (``style_name``)."""
@@ -145,6 +159,7 @@ async def describe(
     size = max(1, settings.llm_describe_batch_size)
     batches = [list(entities[i : i + size]) for i in range(0, len(entities), size)]
     gate = asyncio.Semaphore(settings.llm_concurrency)
+    described, reporting = 0, asyncio.Lock()
 
     async def one(batch: list[PreviewEntity]) -> list[EntityDescription]:
         user = "Describe these assets:\n\n" + "\n\n".join(_evidence(e) for e in batch)
@@ -166,6 +181,11 @@ async def describe(
                     record(spent)
                 raise
         record(call)
+        nonlocal described
+        async with reporting:
+            described += len(batch)
+            if on_progress is not None:
+                await on_progress(described, len(entities))
         return _align(batch, out.descriptions)
 
     results = await asyncio.gather(*(one(b) for b in batches))

@@ -32,6 +32,7 @@ class JobOut(BaseModel):
     progress: float = Field(description="0.0 to 1.0")
     message: str | None = Field(default=None, description="What the job is doing now, for a person")
     project_id: uuid.UUID | None
+    batch_id: uuid.UUID | None = Field(default=None, description="The batch that started it, if any")
     result: dict[str, Any] | None = Field(description="The kind's result once it succeeded")
     error: JobError | None
     tries: int = Field(description="Deliveries so far (a retry or a redelivery after a crash adds one)")
