@@ -41,6 +41,7 @@ class PreviewResult(BaseModel):
 
 class DescribePayload(BaseModel):
     asset_ids: list[uuid.UUID]
+    economy: bool = False  # through the Message Batches API: half price, answers arrive later
 
 
 class ConfirmPayload(DescribePayload):
@@ -136,15 +137,32 @@ async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload])
     ]
     await run.progress(0.1, f"Describing {len(entities)} assets")
     llm = run.ctx.llm
-    described = await passes.describe(
-        parsed,
-        entities,
-        settings=run.settings,
-        llm=llm,
-        style_hint=style.prompt_fragment if style else None,
-        style_name=style.name if style else None,
-        record=run.record_llm,
-    )
+    if run.payload.economy and llm is not None:
+        outcome = await passes.describe_economy(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+            record_once=run.record_llm_once,
+            checkpoint=run.checkpoint,
+        )
+        if isinstance(outcome, passes.Waiting):
+            # The provider answers within hours: give the worker slot back and look again later.
+            run.wait_and_retry(run.settings.llm_batch_poll_s, outcome.message, outcome.checkpoint)
+        described = outcome
+    else:
+        described = await passes.describe(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+        )
     now = datetime.now(UTC)
     written, kept_edits = 0, 0
     async with run.transaction() as session:
