@@ -28,13 +28,14 @@ concurrent requests overlap as they would upstream.
 Scripted failures: :meth:`FakeAnthropic.fail_next` and :meth:`FakeAnthropic.always_fail` answer
 with Anthropic's error shape and optional ``retry-after`` / ``retry-after-ms`` headers.
 
-Message Batches (``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``,
-``GET /v1/messages/batches/{id}/results``): each request's ``params`` is validated and answered as
-``/v1/messages`` would answer it (same responder, same cache accounting, no latency), when the
-batch is created; the batch stays ``in_progress`` for ``batch_delay_s``, then reports ``ended``
-with its ``request_counts`` and a ``results_url`` serving one JSON line per request (in reverse
-order, as the API does not promise order). :meth:`FakeAnthropic.fail_batch_items` makes the next
-items ``errored`` / ``expired`` / ``canceled`` instead of answered.
+Message Batches (``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``, ``GET
+/v1/messages/batches/{id}/results``): each request's ``params`` is validated and answered as
+``/v1/messages`` would answer it (same responder, same cache accounting, no latency, but items of
+one batch never read each other's cache writes), when the batch is created; the batch stays
+``in_progress`` for ``batch_delay_s``, then reports ``ended`` with its ``request_counts`` and a
+``results_url`` serving one JSON line per request (in reverse order, as the API does not promise
+order). :meth:`FakeAnthropic.fail_batch_items` makes the next items ``errored`` / ``expired`` /
+``canceled`` instead of answered.
 """
 
 from __future__ import annotations
@@ -391,6 +392,10 @@ class FakeAnthropic:
             return self._sent(record, _error(400, "invalid_request_error", "requests: at least one request"))
         seen: set[str] = set()
         results: list[JSON] = []
+        # The items run as if all at once: none reads a cache entry another item of this batch
+        # writes (the API promises batch cache hits only on a best-effort basis), so the fake
+        # errs on the expensive side.
+        written: list[_PromptAccount] = []
         for i, item in enumerate(requests):
             custom_id, params = item.get("custom_id"), item.get("params")
             if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 64:
@@ -410,7 +415,7 @@ class FakeAnthropic:
             with self._lock:
                 unanswered = self._unanswered.popleft() if self._unanswered else None
             if unanswered is None:
-                self._store_cache(account)
+                written.append(account)
                 result: JSON = {"type": "succeeded", "message": message}
             elif unanswered == "errored":
                 error = {"type": "api_error", "message": "fake: this request errored"}
@@ -418,6 +423,8 @@ class FakeAnthropic:
             else:
                 result = {"type": unanswered}
             results.append({"custom_id": custom_id, "result": result, "_params": params})
+        for account in written:
+            self._store_cache(account)
         batch = FakeBatch(
             id=f"msgbatch_{uuid.uuid4().hex[:24]}",
             created_at=datetime.now(UTC),

@@ -79,8 +79,15 @@ async def test_a_batch_is_in_progress_until_it_ends_then_every_answer_is_read_at
         full = PRICES.cost(u)
         assert full > 0
         assert answer.call.cost_usd == pytest.approx(full / 2)
+    # Items of one batch run as if at once: each pays the prefix write (the conservative model);
+    # a later batch reads the prefix they cached.
     usages = [m.usage for m in results.values() if m is not None]
-    assert sum(u.cache_read_input_tokens or 0 for u in usages) > 0  # batch items share the cached prefix
+    assert all(u.cache_creation_input_tokens for u in usages)
+    later = await llm.submit_batch([_request(llm, "again", "title 9")], purpose="t")
+    fake_anthropic.batches[later.batch_id].ends_at = 0.0
+    second = (await llm.batch_results(later.batch_id, purpose="t"))["again"]
+    assert second is not None
+    assert second.usage.cache_read_input_tokens
 
 
 async def test_an_invalid_answer_comes_with_the_turns_of_one_corrective_call(
