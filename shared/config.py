@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # without holding a worker slot in between.
     llm_batch_discount: float = Field(default=0.5, gt=0, le=1)
     llm_batch_poll_s: float = Field(default=60.0, gt=0)
+    # Entities per batch request: twice the normal run's, since nobody waits on a batch's latency
+    # and each request repeats the instructions prefix, which batch items read from the prompt
+    # cache only on a best-effort basis (bench_extraction shows both bounds).
+    llm_batch_describe_size: int = Field(default=16, ge=1)
 
     # --- images
     image_provider: Literal["offline", "openai"] = "offline"

@@ -209,12 +209,12 @@ async def describe_economy(
 ) -> list[EntityDescription] | Waiting:
     """:func:`describe` through the Message Batches API, in steps across a job's deliveries.
 
-    Without a ``checkpoint``: submit one batch item per describe call (the same batches, prompt
-    and cached prefix as :func:`describe`) and return :class:`Waiting` with the batch id. With one:
-    return :class:`Waiting` while the batch runs, else read its answers through the same schemas,
-    bill them once (``record_once``, keyed by item, so a delivery killed after reading them does
-    not bill them again), and make one normal call (with the corrective turn when the answer was
-    invalid) for each item that did not give a valid answer."""
+    Without a ``checkpoint``: submit one batch item per ``llm_batch_describe_size`` entities (the same
+    prompt, cached prefix and schema as :func:`describe`) and return :class:`Waiting` with the
+    batch id. With one: return :class:`Waiting` while the batch runs, else read its answers through
+    the same schemas, bill them once (``record_once``, keyed by item, so a delivery killed after
+    reading them does not bill them again), and make one normal call (with the corrective turn when
+    the answer was invalid) for each item that did not give a valid answer."""
     if llm is None or not entities:
         return await describe(
             script,
@@ -227,7 +227,7 @@ async def describe_economy(
         )
     system = [cached_text_block(_describe_prefix(script, style_hint))]
     model = settings.llm_model_describe
-    size = max(1, settings.llm_describe_batch_size)
+    size = settings.llm_batch_describe_size
     if not checkpoint or "batch_id" not in checkpoint:
         items = {
             f"describe-{n}": [e.name for e in entities[i : i + size]]
@@ -285,7 +285,7 @@ async def describe_economy(
             tool_name=_DESCRIBE_TOOL,
             purpose="describe",
         )
-        spend[cid] = answer.call
+        spend[f"{batch_id}/{cid}"] = answer.call  # the batch's id too: keys unique per job
         if answer.result is None:
             assert answer.correction is not None
             again.append((asked, [dict(m) for m in answer.correction]))

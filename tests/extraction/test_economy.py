@@ -37,6 +37,7 @@ def llm_settings(settings: Settings, fake_anthropic: FakeAnthropic) -> Settings:
             "job_transient_retries": 0,
             "job_retry_defer_s": 0.1,
             "llm_describe_batch_size": BATCH,
+            "llm_batch_describe_size": BATCH,
             "llm_chunk_token_budget": 1500,
             "llm_batch_poll_s": 0.1,
         }

@@ -30,12 +30,12 @@ with Anthropic's error shape and optional ``retry-after`` / ``retry-after-ms`` h
 
 Message Batches (``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``, ``GET
 /v1/messages/batches/{id}/results``): each request's ``params`` is validated and answered as
-``/v1/messages`` would answer it (same responder, same cache accounting, no latency, but items of
-one batch never read each other's cache writes), when the batch is created; the batch stays
-``in_progress`` for ``batch_delay_s``, then reports ``ended`` with its ``request_counts`` and a
-``results_url`` serving one JSON line per request (in reverse order, as the API does not promise
-order). :meth:`FakeAnthropic.fail_batch_items` makes the next items ``errored`` / ``expired`` /
-``canceled`` instead of answered.
+``/v1/messages`` would answer it (same responder, same cache accounting, no latency; items of one
+batch read each other's cache writes only with ``batch_shares_cache``), when the batch is created;
+the batch stays ``in_progress`` for ``batch_delay_s``, then reports ``ended`` with its
+``request_counts`` and a ``results_url`` serving one JSON line per request (in reverse order, as
+the API does not promise order). :meth:`FakeAnthropic.fail_batch_items` makes the next items
+``errored`` / ``expired`` / ``canceled`` instead of answered.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ class FakeAnthropic:
         self._always: _Failure | None = None
         self._cache: dict[tuple[str, str], float] = {}  # key -> expiry (monotonic)
         self.batch_delay_s = 0.0
+        self.batch_shares_cache = False
         self.batches: dict[str, FakeBatch] = {}
         self._unanswered: collections.deque[str] = collections.deque()  # result types of next items
         self._lock = threading.Lock()
@@ -218,6 +219,7 @@ class FakeAnthropic:
             self._always = None
             self._cache.clear()
             self.batch_delay_s = 0.0
+            self.batch_shares_cache = False
             self.batches.clear()
             self._unanswered.clear()
 
@@ -392,9 +394,9 @@ class FakeAnthropic:
             return self._sent(record, _error(400, "invalid_request_error", "requests: at least one request"))
         seen: set[str] = set()
         results: list[JSON] = []
-        # The items run as if all at once: none reads a cache entry another item of this batch
-        # writes (the API promises batch cache hits only on a best-effort basis), so the fake
-        # errs on the expensive side.
+        # The API promises cache hits between the items of a batch only on a best-effort basis:
+        # by default none reads what another item of the batch writes (the expensive bound);
+        # batch_shares_cache gives the cheap bound, items run one after another.
         written: list[_PromptAccount] = []
         for i, item in enumerate(requests):
             custom_id, params = item.get("custom_id"), item.get("params")
@@ -415,7 +417,10 @@ class FakeAnthropic:
             with self._lock:
                 unanswered = self._unanswered.popleft() if self._unanswered else None
             if unanswered is None:
-                written.append(account)
+                if self.batch_shares_cache:
+                    self._store_cache(account)
+                else:
+                    written.append(account)
                 result: JSON = {"type": "succeeded", "message": message}
             elif unanswered == "errored":
                 error = {"type": "api_error", "message": "fake: this request errored"}
