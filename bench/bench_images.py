@@ -1,6 +1,14 @@
-"""Image generation jobs/s with the offline provider, on one and on two imagegen processes.
+"""Image generation jobs/s with the offline provider, on one and on two imagegen processes; and
+the offline renderer alone, in milliseconds per image.
 
     python -m bench.bench_images [--jobs 60] [--assets 4] [--processes 1 2]
+    python -m bench.bench_images --render-only [--renders 20]
+
+The renderer table comes first: ``render_placeholder`` called in this process, one thread, for
+each kind of placeholder at its real size (``image_base_side`` 1024, a 16:9 project), median and
+95th percentile over ``--renders`` calls with a new seed each (a seed moves the pose, not the work).
+The edit row renders from a reference (the character's own placeholder, cut out to a transparent
+PNG as a previous attempt would be).
 
 Each job is the real ``image.generate`` path: claim the row, render with the offline Pillow
 provider at the real sizes (``image_base_side`` 1024: characters and extras 1024x1536, props
@@ -30,13 +38,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import io
 import os
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -62,6 +74,10 @@ from services.imagegen.worker import worker_options
 from shared.attempts.tasks import GeneratePayload, image_generate
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker, session_scope
+from shared.images.background import remove_background
+from shared.images.providers.base import ImageRequest
+from shared.images.render import render_placeholder
+from shared.images.sizing import size_for
 from shared.jobs.queue import Outbox, arq_client
 from shared.jobs.starter import JobStarter
 from shared.logging import configure_logging
@@ -185,6 +201,58 @@ async def measure(
     ]
 
 
+NOIR = ["#1b1b2f", "#e43f5a", "#f7d08a", "#3a506b"]
+RENDER_CASES = (
+    ("character, front", "character", "Mara Quinn", "Long red hair, a yellow oilskin coat, glasses."),
+    (
+        "character, side",
+        "character",
+        "Mara Quinn",
+        "Long red hair, a yellow oilskin coat.\nSide view, in profile.",
+    ),
+    ("prop (phone)", "prop", "Phone", "A cracked smartphone."),
+    ("location (harbour)", "location", "Harbour", "Fishing boats at dawn."),
+    ("extras (group)", "extra_archetype", "Dock workers", "Dock workers in orange overalls."),
+)
+
+
+def render_timings(renders: int) -> list[list[str | int | float | None]]:
+    """Milliseconds per ``render_placeholder`` call, by kind of placeholder, at the real sizes."""
+    rows: list[list[str | int | float | None]] = []
+    edit_of: ImageRequest | None = None
+    for label, asset_type, name, description in RENDER_CASES:
+        width, height = size_for(asset_type, "16:9")
+        request = ImageRequest(
+            prompt=f"{name}.\n{description}\nVisual style: neo noir.",
+            width=width,
+            height=height,
+            asset_name=name,
+            asset_type=asset_type,
+            style_name="Neo noir",
+            style_palette=NOIR,
+        )
+        rows.append([label, f"{width}x{height}", *_time_renders(request, renders)])
+        edit_of = edit_of or request
+    assert edit_of is not None
+    cut = remove_background(Image.open(io.BytesIO(render_placeholder(edit_of))))
+    buf = io.BytesIO()
+    cut.save(buf, "PNG")
+    edit = dataclasses.replace(edit_of, prompt="Mara Quinn.\nSoaked by rain.", reference=buf.getvalue())
+    rows.append(["edit of a reference", f"{edit.width}x{edit.height}", *_time_renders(edit, renders)])
+    return rows
+
+
+def _time_renders(request: ImageRequest, renders: int) -> list[float]:
+    render_placeholder(request)  # warm-up: font bytes, imports
+    times = []
+    for seed in range(renders):
+        started = time.perf_counter()
+        render_placeholder(dataclasses.replace(request, seed=seed))
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return [statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--jobs", type=int, default=60, help="generation jobs per run (60)")
@@ -194,8 +262,16 @@ def main() -> None:
         "--concurrency", type=int, nargs="+", default=[1, 4], help="imagegen_concurrency per process (1 4)"
     )
     parser.add_argument("--wait-s", type=float, default=300.0, help="max wait for a batch (300)")
+    parser.add_argument("--renders", type=int, default=20, help="renderer calls per kind (20)")
+    parser.add_argument("--render-only", action="store_true", help="only the in-process renderer table")
     args = parser.parse_args()
     exit_on_sigterm()
+
+    print(f"offline renderer in-process, one thread, {args.renders} renders per kind")
+    print_table(["placeholder", "size", "median ms", "p95 ms"], render_timings(args.renders), digits=1)
+    print()
+    if args.render_only:
+        return
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp_dir:

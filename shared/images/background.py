@@ -43,7 +43,7 @@ def remove_background(img: Image.Image, *, tolerance: int = 24) -> Image.Image:
     if bg is None:
         return _as_rgba(img)
     dist = _distance(rgb, bg)
-    background = _fill_from_border(dist.point(_within(tolerance)))
+    background = fill_from_border(dist.point(_within(tolerance)))
     if background.histogram()[0] < _MIN_SUBJECT * rgb.width * rgb.height:
         return _as_rgba(img)
     colour, alpha = _soften_edge(rgb, dist, background, bg, tolerance)
@@ -84,7 +84,7 @@ def _background_colour(rgb: Image.Image, tolerance: int) -> Colour | None:
     return bg if close >= _MIN_UNIFORM_BORDER * strip.width else None
 
 
-def _fill_from_border(candidates: Image.Image) -> Image.Image:
+def fill_from_border(candidates: Image.Image) -> Image.Image:
     """Scanline flood fill (4-connected) of 255-pixels reachable from the frame; returns a 0/255 mask.
 
     ImageDraw.floodfill visits pixels one by one in Python (seconds on 1.5 MP); here every step claims

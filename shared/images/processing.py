@@ -76,6 +76,22 @@ def sniff_format(head: bytes) -> ImageFormat | None:
     return None
 
 
+def probe_header(data: bytes, *, max_pixels: int = 50_000_000) -> tuple[ImageFormat, int, int]:
+    """Format, width and height from the header alone; raise ``ImageRejected`` for what we refuse.
+
+    Meant for the upload route, before anything is stored or queued: it costs microseconds because
+    Pillow's ``open`` parses only the header (PNG IHDR, JPEG SOF, WebP VP8/VP8L/VP8X) and decodes no
+    pixel, so a 100000x100000 bomb is refused on its declared size. ``unsupported_image`` when the
+    magic bytes are not PNG/JPEG/WebP, ``corrupt_image`` when the header cannot be parsed,
+    ``decompression_bomb`` when width x height is over ``max_pixels``. A file that passes can still
+    turn out corrupt further in: only decoding finds that, and the worker does.
+    """
+    fmt = _require_format(data)
+    with _open_header(data, fmt, max_pixels=max_pixels) as img:
+        width, height = img.size
+    return fmt, width, height
+
+
 def process_upload(
     data: bytes,
     *,
@@ -169,6 +185,20 @@ def _require_format(data: bytes) -> ImageFormat:
 
 
 def _open(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> ImageFile.ImageFile:
+    """Parse the header, enforce the pixel limit before a single pixel is decoded, check PNG CRCs."""
+    img = _open_header(data, fmt, max_pixels=max_pixels)
+    if fmt == "png":
+        # Pillow's PNG decoder skips chunk CRCs, so a bit-flipped IDAT decodes to garbage; verify()
+        # checks every CRC without inflating anything (about 2 ms for 6 MB) on a throwaway handle.
+        try:
+            with Image.open(io.BytesIO(data), formats=["PNG"]) as probe:
+                probe.verify()
+        except _DECODE_ERRORS as exc:
+            raise ImageRejected("corrupt_image", "the PNG fails its checksums") from exc
+    return img
+
+
+def _open_header(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> ImageFile.ImageFile:
     """Parse the header only and enforce the pixel limit before a single pixel is decoded."""
     try:
         # formats=[...]: only the plugin the magic bytes named may parse the file.
@@ -176,7 +206,9 @@ def _open(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> ImageFile.ImageF
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own global guard (2x MAX_IMAGE_PIXELS) fires inside open(); the warning only
         # arrives here when warnings are configured as errors.
-        raise ImageRejected("decompression_bomb", "the image declares too many pixels") from exc
+        raise ImageRejected(
+            "decompression_bomb", "the image declares too many pixels", details={"max_pixels": max_pixels}
+        ) from exc
     except _DECODE_ERRORS as exc:
         raise ImageRejected("corrupt_image", "the image header cannot be read") from exc
     width, height = img.size
@@ -188,14 +220,6 @@ def _open(data: bytes, fmt: ImageFormat, *, max_pixels: int) -> ImageFile.ImageF
             f"the image declares {width}x{height} pixels",
             details={"width": width, "height": height, "max_pixels": max_pixels},
         )
-    if fmt == "png":
-        # Pillow's PNG decoder skips chunk CRCs, so a bit-flipped IDAT decodes to garbage; verify()
-        # checks every CRC without inflating anything (about 2 ms for 6 MB) on a throwaway handle.
-        try:
-            with Image.open(io.BytesIO(data), formats=["PNG"]) as probe:
-                probe.verify()
-        except _DECODE_ERRORS as exc:
-            raise ImageRejected("corrupt_image", "the PNG fails its checksums") from exc
     return img
 
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -25,9 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.config import Settings
 from shared.db import session_scope
 from shared.jobs.queue import enqueue
+from shared.jobs.registry import load_all
 from shared.models import Job
 
 log = structlog.get_logger()
+
+
+def _lease_age_ms(settings: Settings, ttl_ms: int) -> float:
+    """How long ago arq set a job's in-progress lease, from the time it has left: arq sets it to
+    the longest function timeout plus 10 s (our functions: the job timeout plus 5 s)."""
+    longest = max((k.timeout_s or settings.job_timeout_s) for k in load_all().values())
+    return (longest + 5 + 10) * 1000 - ttl_ms
 
 
 def queues(settings: Settings) -> list[str]:
@@ -66,11 +75,26 @@ async def relay_once(
                 async with pool.pipeline(transaction=False) as pipe:
                     for r in pushed_before:
                         pipe.exists(job_key_prefix + str(r.id))
-                    held = await pipe.execute()
+                        pipe.pttl(in_progress_key_prefix + str(r.id))
+                    answers = await pipe.execute()
             except Exception as exc:
                 log.warning("job.relay.deferred", error=repr(exc))
                 return 0
-            lost = {r.id for r, h in zip(pushed_before, held, strict=True) if not h}
+            lost: set[uuid.UUID] = set()
+            orphaned: list[str] = []
+            for r, held, lease_ttl_ms in zip(pushed_before, answers[::2], answers[1::2], strict=True):
+                if not held:
+                    lost.add(r.id)
+                elif (
+                    lease_ttl_ms > 0
+                    and _lease_age_ms(settings, lease_ttl_ms) > settings.job_dead_after_s * 1000
+                ):
+                    # A worker took the job from Redis long ago but never claimed the row (it died in
+                    # between): its lease would hold the job for the whole job timeout. Drop it.
+                    orphaned.append(in_progress_key_prefix + str(r.id))
+            if orphaned:
+                await pool.delete(*orphaned)
+                log.warning("job.relay.lease_dropped", count=len(orphaned))
             rows = [r for r in rows if r.enqueued_at is None or r.id in lost]
         done = [row.id for row in rows if await enqueue(pool, row.id, row.kind, row.queue)]
         if done:

@@ -76,6 +76,7 @@ class ChaosReport:
     images_answered: int = 0
     image_spend_usd: float = 0.0
     wall_s: float = 0.0
+    lost_rows: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         rec = self.recovery_s
@@ -88,6 +89,7 @@ class ChaosReport:
             f"LLM calls answered {self.llm_calls_answered}, billed {self.llm_calls_billed}; "
             f"images answered {self.images_answered}, image spend ${self.image_spend_usd:.2f}",
             f"wall {self.wall_s:.0f} s",
+            *(f"  lost: {row}" for row in self.lost_rows),
         ]
 
 
@@ -219,6 +221,10 @@ async def run_chaos(
             report.failed[(row.error or {}).get("code", row.status)] += 1
         else:
             report.lost += 1
+            report.lost_rows.append(
+                f"{row.kind} {row.status} tries={row.tries} enqueued_at={row.enqueued_at} "
+                f"heartbeat_at={row.heartbeat_at} updated_at={row.updated_at}"
+            )
         if row.tries > 1:
             report.retried += 1
     async with sessions() as s:

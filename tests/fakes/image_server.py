@@ -1,10 +1,16 @@
-"""A fake OpenAI Images API on loopback (``POST /v1/images/generations``).
+"""A fake OpenAI Images API on loopback (``POST /v1/images/generations`` and ``/v1/images/edits``).
 
 Checks the Bearer key and the request the way the real API does (model, prompt, a size the model
 supports, GPT image models refusing ``response_format``), and answers with a real PNG of the
 requested size as ``b64_json``: a light, uniform background with a dark rectangle in the middle,
 so background removal downstream has something to remove. Errors use OpenAI's shape
 ``{"error": {"message", "type", "param", "code"}}``.
+
+Edits take ``multipart/form-data`` as the real endpoint does: an ``image`` file part (or several
+``image[]`` parts) whose declared content type must be PNG, JPEG or WebP, and the other fields as
+text parts (``n`` arrives as text too). DALL-E 3 has no edits; DALL-E 2 edits only square PNGs with
+an alpha channel. The answer is the first image fitted (centre crop) to the requested size, so a
+test can see that the result came from the reference.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ import json
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -55,12 +62,29 @@ ERROR_TYPES = {
 }
 
 
+# The edits endpoint's own table: DALL-E 3 is absent because it has no edits.
+EDIT_SIZES = {
+    "gpt-image": ("1024x1024", "1536x1024", "1024x1536"),
+    "dall-e-2": ("256x256", "512x512", "1024x1024"),
+}
+EDIT_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
+
+
+@dataclass(slots=True)
+class UploadedImage:
+    filename: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(slots=True)
 class RecordedImageRequest:
     headers: dict[str, str]  # lower-cased names
-    body: JSON | None
+    body: JSON | None  # the JSON body, or an edit's text fields
     received_at: float  # time.monotonic()
     status: int = 0
+    path: str = "/v1/images/generations"
+    images: list[UploadedImage] = field(default_factory=list)  # an edit's image parts, in order
 
 
 @dataclass(slots=True)
@@ -83,7 +107,12 @@ class FakeImagesServer:
         self._always: _Failure | None = None
         self._lock = threading.Lock()
         self._server = ThreadedServer(
-            Starlette(routes=[Route("/v1/images/generations", self._generate, methods=["POST"])]),
+            Starlette(
+                routes=[
+                    Route("/v1/images/generations", self._generate, methods=["POST"]),
+                    Route("/v1/images/edits", self._edit, methods=["POST"]),
+                ]
+            ),
             name="fake-images",
         )
 
@@ -157,7 +186,118 @@ class FakeImagesServer:
         record.status = response.status_code
         return response
 
-    async def _answer(self, record: RecordedImageRequest) -> JSONResponse:
+    async def _edit(self, request: Request) -> JSONResponse:
+        record = RecordedImageRequest(
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=None,
+            received_at=time.monotonic(),
+            path="/v1/images/edits",
+        )
+        with self._lock:
+            self.requests.append(record)
+        content_type = record.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            async with request.form() as form:
+                fields: JSON = {}
+                for key, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        record.images.append(
+                            UploadedImage(value.filename or "", value.content_type or "", await value.read())
+                        )
+                    else:
+                        fields[key] = value
+                record.body = fields
+        response = await self._answer_edit(record, content_type)
+        record.status = response.status_code
+        return response
+
+    async def _answer_edit(self, record: RecordedImageRequest, content_type: str) -> JSONResponse:
+        refused = self._refuse(record)
+        if refused is not None:
+            return refused
+        if not content_type.startswith("multipart/form-data") or record.body is None:
+            return _error(
+                400,
+                "Invalid Content-Type header ("
+                + (content_type or "none")
+                + "), expected multipart/form-data.",
+                code=None,
+            )
+        body = record.body
+        model = str(body.get("model") or "dall-e-2")
+        if model.startswith("dall-e-3"):
+            return _error(
+                400,
+                f"Invalid model {model}. The model must be one of: dall-e-2, gpt-image-1.",
+                code="invalid_value",
+                param="model",
+            )
+        if not record.images:
+            return _error(400, "Missing required parameter: 'image'.", code=None, param="image")
+        for image in record.images:
+            if image.content_type not in EDIT_MIME_TYPES:
+                return _error(
+                    400,
+                    f"Invalid file 'image': unsupported mimetype ('{image.content_type}'). Supported file "
+                    "formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                    code="unsupported_file_mimetype",
+                    param="image",
+                )
+        try:
+            first = await asyncio.to_thread(_decode, record.images[0].data)
+        except (OSError, SyntaxError, ValueError) as exc:
+            return _error(
+                400, f"Invalid image file or mode for image 1: {exc}", code="invalid_image", param="image"
+            )
+        if model.startswith("dall-e-2") and (
+            first.format != "PNG" or first.width != first.height or "A" not in first.getbands()
+        ):
+            return _error(
+                400, "Invalid input image - must be a square RGBA PNG.", code="invalid_image", param="image"
+            )
+        if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+            return _error(400, "Missing required parameter: 'prompt'.", code=None, param="prompt")
+        size = str(body.get("size", "auto"))
+        allowed = next(
+            (s for family, s in EDIT_SIZES.items() if model.startswith(family)), EDIT_SIZES["gpt-image"]
+        )
+        if size != "auto" and size not in allowed:
+            return _error(
+                400,
+                f"Invalid value: '{size}'. Supported values are: {', '.join(map(repr, allowed))}.",
+                code="invalid_value",
+                param="size",
+            )
+        if not model.startswith("dall-e") and "response_format" in body:
+            return _error(
+                400,
+                f"Unknown parameter: 'response_format' is not supported for {model}.",
+                code="invalid_value",
+                param="response_format",
+            )
+        if body.get("output_format", "png") != "png":
+            return _error(400, "This fake only renders PNG.", code="invalid_value", param="output_format")
+        try:
+            n = int(body.get("n", "1"))
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 10:
+            return _error(
+                400,
+                f"Invalid value: {body.get('n')!r}. 'n' must be between 1 and 10.",
+                code="invalid_value",
+                param="n",
+            )
+        if size == "auto":
+            size = allowed[0]
+        width, height = (int(v) for v in size.split("x"))
+        png = await asyncio.to_thread(_fit_png, first, width, height)
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+        return _image_response(png, n, width, height, str(body["prompt"]), image_count=len(record.images))
+
+    def _refuse(self, record: RecordedImageRequest) -> JSONResponse | None:
+        """The authentication check and any scripted failure, shared by both endpoints."""
         auth = record.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
             return _error(401, "You didn't provide an API key.", code=None)
@@ -170,6 +310,12 @@ class FakeImagesServer:
                 headers["retry-after"] = str(math.ceil(failure.retry_after))
                 headers["retry-after-ms"] = str(round(failure.retry_after * 1000))
             return JSONResponse({"error": failure.error}, status_code=failure.status, headers=headers)
+        return None
+
+    async def _answer(self, record: RecordedImageRequest) -> JSONResponse:
+        refused = self._refuse(record)
+        if refused is not None:
+            return refused
         body = record.body
         if not isinstance(body, dict):
             return _error(400, "We could not parse the JSON body of your request.", code=None)
@@ -189,23 +335,7 @@ class FakeImagesServer:
         png = await asyncio.to_thread(render_png, width, height)
         if self.latency_s > 0:
             await asyncio.sleep(self.latency_s)
-        b64 = base64.b64encode(png).decode()
-        text_tokens = math.ceil(len(prompt) / 4)
-        return JSONResponse(
-            {
-                "created": int(time.time()),
-                "data": [{"b64_json": b64} for _ in range(n)],
-                "output_format": body.get("output_format", "png"),
-                "size": f"{width}x{height}",
-                "usage": {
-                    "total_tokens": text_tokens + 4160 * n,
-                    "input_tokens": text_tokens,
-                    "output_tokens": 4160 * n,
-                    "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": 0},
-                },
-            },
-            headers={"x-request-id": f"req_{time.monotonic_ns():x}"},
-        )
+        return _image_response(png, n, width, height, prompt)
 
     def _take_failure(self) -> _Failure | None:
         with self._lock:
@@ -251,6 +381,48 @@ def render_png(width: int, height: int) -> bytes:
     )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image_response(
+    png: bytes, n: int, width: int, height: int, prompt: str, *, image_count: int = 0
+) -> JSONResponse:
+    b64 = base64.b64encode(png).decode()
+    text_tokens = math.ceil(len(prompt) / 4)
+    image_tokens = 323 * image_count  # what the API bills for an input image at low fidelity
+    return JSONResponse(
+        {
+            "created": int(time.time()),
+            "data": [{"b64_json": b64} for _ in range(n)],
+            "output_format": "png",
+            "size": f"{width}x{height}",
+            "usage": {
+                "total_tokens": text_tokens + image_tokens + 4160 * n,
+                "input_tokens": text_tokens + image_tokens,
+                "output_tokens": 4160 * n,
+                "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+            },
+        },
+        headers={"x-request-id": f"req_{time.monotonic_ns():x}"},
+    )
+
+
+def _decode(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+        loaded = img.copy()
+        loaded.format = img.format
+        return loaded
+
+
+def _fit_png(image: Image.Image, width: int, height: int) -> bytes:
+    """The edit's answer: the input image centre-cropped and resized to the output size, on the
+    fake's usual light background where it was transparent."""
+    rgba = image.convert("RGBA")
+    flat = Image.new("RGB", rgba.size, BACKGROUND)
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    buffer = io.BytesIO()
+    ImageOps.fit(flat, (width, height), Image.Resampling.BICUBIC).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

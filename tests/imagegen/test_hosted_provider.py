@@ -50,6 +50,8 @@ async def test_hosted_images_are_fitted_to_the_exact_size(
         assert done["status"] == "succeeded", done
         assert done["cost"]["usd"] == pytest.approx(0.04)
     assert sorted(r.body["size"] for r in fake_images.requests if r.body) == ["1024x1536", "1536x1024"]
+    # No reference on a first generation: the plain generations endpoint, not edits.
+    assert {r.path for r in fake_images.requests} == {"/v1/images/generations"}
 
     [portrait] = await env.attempts(auth, pid, mara)
     assert (portrait["provider"], portrait["model"], portrait["cost_usd"]) == ("openai", "gpt-image-1", 0.04)

@@ -6,6 +6,7 @@ import io
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 from pydantic import SecretStr
@@ -227,3 +228,121 @@ def test_factory_builds_the_offline_provider() -> None:
     provider = build_image_provider(Settings(image_provider="offline"))
 
     assert isinstance(provider, offline.OfflineImageProvider)
+
+
+def reference_image(fmt: str = "PNG") -> bytes:
+    """A 2:3 reference: red top half, blue bottom half, so a fitted copy is easy to recognise."""
+    image = Image.new("RGB", (400, 600), (200, 30, 30))
+    image.paste((30, 30, 200), (0, 300, 400, 600))
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+async def test_reference_is_sent_to_edits_as_multipart(
+    provider: OpenAIImagesProvider, fake_images: FakeImagesServer
+) -> None:
+    ref = reference_image()
+    image = await provider.generate(
+        ImageRequest(
+            prompt="Mara, soaked by rain", width=683, height=1024, negative_prompt="text", reference=ref
+        )
+    )
+
+    [request] = fake_images.requests
+    assert request.path == "/v1/images/edits"
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert request.headers["authorization"] == f"Bearer {fake_images.api_key}"
+    # Every field a text part, as the real API reads them; the reference as the ``image`` file part.
+    assert request.body == {
+        "model": "gpt-image-1",
+        "prompt": "Mara, soaked by rain\n\nAvoid: text",
+        "size": "1024x1536",
+        "n": "1",
+        "output_format": "png",
+    }
+    [part] = request.images
+    assert (part.content_type, part.data) == ("image/png", ref)
+    # The answer derives from the reference: red above, blue below, at the mapped size.
+    assert (image.width, image.height, image.cost_usd) == (1024, 1536, PRICE)
+    with Image.open(io.BytesIO(image.data)) as decoded:
+        assert decoded.getpixel((512, 300)) == (200, 30, 30)
+        assert decoded.getpixel((512, 1200)) == (30, 30, 200)
+
+
+@pytest.mark.parametrize(("fmt", "mime"), [("JPEG", "image/jpeg"), ("WEBP", "image/webp")])
+async def test_reference_part_carries_its_real_content_type(
+    provider: OpenAIImagesProvider, fake_images: FakeImagesServer, fmt: str, mime: str
+) -> None:
+    await provider.generate(
+        ImageRequest(prompt="A lantern, lit", width=1024, height=1024, reference=reference_image(fmt))
+    )
+
+    [request] = fake_images.requests
+    assert (request.status, request.images[0].content_type) == (200, mime)
+
+
+async def test_edits_are_retried_like_generations(
+    provider: OpenAIImagesProvider, fake_images: FakeImagesServer
+) -> None:
+    fake_images.fail_next(503)
+
+    await provider.generate(
+        ImageRequest(prompt="A lantern", width=1024, height=1024, reference=reference_image())
+    )
+
+    assert [(r.path, r.status) for r in fake_images.requests] == [
+        ("/v1/images/edits", 503),
+        ("/v1/images/edits", 200),
+    ]
+    assert fake_images.requests[1].images[0].data == reference_image()  # the file is sent again
+
+
+async def test_unreadable_reference_is_permanent_and_never_sent(
+    provider: OpenAIImagesProvider, fake_images: FakeImagesServer
+) -> None:
+    with pytest.raises(ImageProviderError) as raised:
+        await provider.generate(
+            ImageRequest(prompt="A lantern", width=1024, height=1024, reference=b"GIF89a...")
+        )
+
+    assert raised.value.transient is False
+    assert fake_images.requests == []
+
+
+async def test_dall_e_3_cannot_edit_so_the_prompt_alone_is_generated(fake_images: FakeImagesServer) -> None:
+    provider = make_provider(fake_images, model="dall-e-3")
+    try:
+        await provider.generate(
+            ImageRequest(prompt="A harbour", width=1024, height=1024, reference=reference_image())
+        )
+    finally:
+        await provider.aclose()
+
+    [request] = fake_images.requests
+    assert (request.path, request.status, request.images) == ("/v1/images/generations", 200, [])
+
+
+async def test_fake_edits_endpoint_refuses_what_the_real_one_refuses(fake_images: FakeImagesServer) -> None:
+    """The fake holds the provider to the wire format: parts it cannot identify, JSON, DALL-E 3."""
+    auth = {"Authorization": f"Bearer {fake_images.api_key}"}
+    url = f"{fake_images.base_url}/v1/images/edits"
+    fields = {"model": "gpt-image-1", "prompt": "A lantern", "size": "1024x1024"}
+    async with httpx.AsyncClient() as client:
+        untyped = await client.post(
+            url,
+            headers=auth,
+            data=fields,
+            files={"image": ("ref", reference_image(), "application/octet-stream")},
+        )
+        as_json = await client.post(url, headers=auth, json={**fields, "image": "aGVsbG8="})
+        dalle3 = await client.post(
+            url,
+            headers=auth,
+            data={**fields, "model": "dall-e-3"},
+            files={"image": ("ref.png", reference_image(), "image/png")},
+        )
+    assert (untyped.status_code, untyped.json()["error"]["code"]) == (400, "unsupported_file_mimetype")
+    assert as_json.status_code == 400
+    assert "multipart/form-data" in as_json.json()["error"]["message"]
+    assert (dalle3.status_code, dalle3.json()["error"]["param"]) == (400, "model")

@@ -21,9 +21,9 @@ from shared.jobs.queue import arq_client
 from shared.jobs.relay import relay_once
 from shared.models import Job
 from tests.conftest import settings_env
-from tests.support.jobs import wait_for_status
+from tests.support.jobs import job_row, wait_for_status
 from tests.support.redis_server import PrivateRedis
-from tests.support.workers import WorkerProcess
+from tests.support.workers import WorkerProcess, run_burst
 
 
 def _fast(settings: Settings, **more: object) -> Settings:
@@ -133,3 +133,28 @@ def test_each_worker_runs_its_own_relay_tick(settings: Settings) -> None:
         for c in options["cron_jobs"]
     }
     assert {"relay:extractor", "relay:imagegen"} <= names
+
+
+async def test_a_job_taken_by_a_worker_that_died_before_claiming_it_is_freed(
+    settings: Settings, clean: None, sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> None:
+    # arq marks a job in progress (a lease as long as the job timeout) before our handler claims
+    # the row; a worker killed in between left the row queued and the job held for ten minutes.
+    fast = settings.model_copy(update={"job_dead_after_s": 2.0})
+    old = datetime.now(UTC) - timedelta(minutes=1)
+    job = Job(id=uuid.uuid4(), kind="noop", queue=fast.extractor_queue, owner_id=uuid.uuid4(), payload={})
+    async with session_scope(sessions) as s:
+        s.add(job)
+        await s.flush()
+        await s.execute(update(Job).where(Job.id == job.id).values(created_at=old, enqueued_at=old))
+    pool = arq_client(fast)
+    try:
+        await pool.enqueue_job("noop", str(job.id), _job_id=str(job.id), _queue_name=fast.extractor_queue)
+        lease = (fast.job_timeout_s + 15) * 1000
+        await redis.psetex(f"arq:in-progress:{job.id}", lease - 5000, b"1")  # taken 5 s ago
+        assert await relay_once(sessions, pool, fast) == 0  # still in Redis: nothing to push...
+    finally:
+        await pool.aclose()
+    assert not await redis.exists(f"arq:in-progress:{job.id}")  # ...but the dead lease is gone
+    assert await run_burst("extractor", fast) == 1
+    assert (await job_row(sessions, str(job.id))).status == "succeeded"

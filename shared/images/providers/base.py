@@ -19,6 +19,10 @@ class ImageRequest:
     style_name: str = ""
     style_palette: list[str] = field(default_factory=list)  # hex colours "#rrggbb"
     seed: int = 0
+    # An image the new one derives from (PNG, JPEG or WebP bytes): the same subject in a new state,
+    # or a new view of it. Hosted providers send it to their edit endpoint; the offline renderer
+    # fits, tints and captions it.
+    reference: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

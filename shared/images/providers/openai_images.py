@@ -1,7 +1,14 @@
-"""The OpenAI Images API as an image provider (``POST {base_url}/v1/images/generations``).
+"""The OpenAI Images API as an image provider (``POST {base_url}/v1/images/generations``, and
+``/v1/images/edits`` when the request carries a reference image).
 
-Plain ``httpx`` against the documented HTTP API rather than the ``openai`` SDK: one endpoint does
+Plain ``httpx`` against the documented HTTP API rather than the ``openai`` SDK: two endpoints do
 not justify the dependency, and the fake server in tests speaks the same wire format.
+
+References: with ``ImageRequest.reference`` set, GPT image models get a multipart ``POST
+/v1/images/edits`` whose ``image`` part is the reference (PNG, JPEG or WebP, as sniffed from its
+bytes) and whose other parts are the same fields as a generation. DALL-E 3 has no edits, and DALL-E
+2 edits only square RGBA PNGs used as inpainting masks, not as a likeness to keep: for those models
+the reference is dropped (with a warning in the log) and the prompt alone is sent to generations.
 
 Sizes: the API accepts only a few fixed sizes per model (see :func:`supported_sizes`); the
 provider asks for the one closest in aspect ratio to the request (preferring one that covers it,
@@ -30,6 +37,7 @@ import structlog
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from shared.config import Settings
+from shared.images.processing import sniff_format
 from shared.images.providers.base import GeneratedImage, ImageProviderError, ImageRequest
 
 logger = structlog.get_logger()
@@ -107,7 +115,9 @@ class OpenAIImagesProvider:
         )
         base = (base_url or DEFAULT_BASE_URL).rstrip("/")
         # Accept both conventions: "https://api.openai.com" and the SDK's "https://api.openai.com/v1".
-        self._url = base + ("/images/generations" if base.endswith("/v1") else "/v1/images/generations")
+        api = base if base.endswith("/v1") else base + "/v1"
+        self._url = api + "/images/generations"
+        self._edits_url = api + "/images/edits"
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=httpx.Timeout(timeout_s, connect=10.0))
         self._headers = {"Authorization": f"Bearer {api_key}"}
@@ -126,10 +136,17 @@ class OpenAIImagesProvider:
         )
 
     async def generate(self, request: ImageRequest) -> GeneratedImage:
-        """Generate one PNG at :func:`nearest_size` of the requested size (not the exact size)."""
+        """Generate one PNG at :func:`nearest_size` of the requested size (not the exact size),
+        as an edit of ``request.reference`` when it is set and the model can edit."""
         width, height = nearest_size(self.model, request.width, request.height)
         payload = self._payload(request, width, height)
-        log = logger.bind(provider=self.name, model=self.model, size=payload["size"])
+        # DALL-E models cannot keep a likeness through edits (see the module docstring).
+        reference = None if self.model.startswith("dall-e") else request.reference
+        log = logger.bind(
+            provider=self.name, model=self.model, size=payload["size"], edit=reference is not None
+        )
+        if request.reference is not None and reference is None:
+            log.warning("image.generate.reference_dropped", reason=f"{self.model} has no reference edits")
         started = time.perf_counter()
         retrying = AsyncRetrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, ImageProviderError) and exc.transient),
@@ -146,7 +163,7 @@ class OpenAIImagesProvider:
         try:
             async for attempt in retrying:
                 with attempt:
-                    data = await self._post(payload)
+                    data = await (self._post_edit(payload, reference) if reference else self._post(payload))
         except ImageProviderError as exc:
             log.warning(
                 "image.generate.failed",
@@ -201,8 +218,23 @@ class OpenAIImagesProvider:
         return payload
 
     async def _post(self, payload: dict[str, Any]) -> bytes:
+        return await self._send(self._url, json=payload)
+
+    async def _post_edit(self, payload: dict[str, Any], reference: bytes) -> bytes:
+        """``POST /v1/images/edits`` as multipart/form-data: the reference in the ``image`` part (with
+        its real content type: the API refuses parts it cannot identify), the rest as text fields."""
+        fmt = sniff_format(reference[:16])
+        if fmt is None:
+            raise ImageProviderError(
+                "the reference image is not PNG, JPEG or WebP", transient=False, code=REJECTED_CODE
+            )
+        fields = {key: str(value) for key, value in payload.items()}
+        files = {"image": (f"reference.{'jpg' if fmt == 'jpeg' else fmt}", reference, f"image/{fmt}")}
+        return await self._send(self._edits_url, data=fields, files=files)
+
+    async def _send(self, url: str, **body: Any) -> bytes:
         try:
-            response = await self._http.post(self._url, json=payload, headers=self._headers)
+            response = await self._http.post(url, headers=self._headers, **body)
         except httpx.TimeoutException as exc:
             raise ImageProviderError(
                 f"image provider timed out: {exc!r}", transient=True, code=TRANSIENT_CODE
