@@ -111,6 +111,15 @@ class Settings(BaseSettings):
     llm_preview_price_output_per_mtok: float = 5.0
     llm_preview_price_cache_write_per_mtok: float = 1.25
     llm_preview_price_cache_read_per_mtok: float = 0.10
+    # Economy runs: the description pass goes through the Message Batches API, billed at this
+    # fraction of the prices above (Anthropic: half), and the job checks the batch this often
+    # without holding a worker slot in between.
+    llm_batch_discount: float = Field(default=0.5, gt=0, le=1)
+    llm_batch_poll_s: float = Field(default=60.0, gt=0)
+    # Entities per batch request: twice the normal run's, since nobody waits on a batch's latency
+    # and each request repeats the instructions prefix, which batch items read from the prompt
+    # cache only on a best-effort basis (bench_extraction shows both bounds).
+    llm_batch_describe_size: int = Field(default=16, ge=1)
 
     # --- images
     image_provider: Literal["offline", "openai"] = "offline"

@@ -66,6 +66,13 @@ class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decisions: list[DecisionIn] = Field(default_factory=list, max_length=5000)
     preview_job_id: uuid.UUID | None = Field(default=None, description="Defaults to the latest preview")
+    economy: bool = Field(
+        default=False,
+        description=(
+            "Describe through the provider's batch API at half the price; the descriptions arrive "
+            "later (minutes, at most 24 hours) and the job says it is waiting meanwhile"
+        ),
+    )
 
 
 class ConfirmSummary(BaseModel):

@@ -41,6 +41,7 @@ class PreviewResult(BaseModel):
 
 class DescribePayload(BaseModel):
     asset_ids: list[uuid.UUID]
+    economy: bool = False  # through the Message Batches API: half price, answers arrive later
 
 
 class ConfirmPayload(DescribePayload):
@@ -147,16 +148,33 @@ async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload])
     async def batch_done(done: int, total: int) -> None:
         await run.progress(round(0.1 + 0.85 * done / total, 4), f"Described {done} of {total} assets")
 
-    described = await passes.describe(
-        parsed,
-        entities,
-        settings=run.settings,
-        llm=llm,
-        style_hint=style.prompt_fragment if style else None,
-        style_name=style.name if style else None,
-        record=run.record_llm,
-        on_progress=batch_done,
-    )
+    if run.payload.economy and llm is not None:
+        outcome = await passes.describe_economy(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+            record_once=run.record_llm_once,
+            checkpoint=run.checkpoint,
+        )
+        if isinstance(outcome, passes.Waiting):
+            # The provider answers within hours: give the worker slot back and look again later.
+            run.wait_and_retry(run.settings.llm_batch_poll_s, outcome.message, outcome.checkpoint)
+        described = outcome
+    else:
+        described = await passes.describe(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+            on_progress=batch_done,
+        )
     await run.progress(0.96, f"Saving {len(described)} descriptions")
     now = datetime.now(UTC)
     written, kept_edits = 0, 0

@@ -77,6 +77,9 @@ class Job(Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=5)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # What a job that waits on a provider keeps between its deliveries (see JobRun.checkpoint):
+    # {"state": handler's own, "polls": deliveries that only waited, "billed": spend keys recorded}.
+    checkpoint: Mapped[dict[str, Any] | None]
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Written by the running delivery every few seconds; a stale one means its worker died.
