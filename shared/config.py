@@ -7,16 +7,24 @@ local storage, offline LLM and image providers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 DEV_STORAGE_SECRET = "dev-insecure-storage-signing-secret-0123456789"
+# Where a frontend dev server usually runs (Vite's default port, by name and by address).
+DEV_CORS_ORIGINS = (
+    "http://localhost:5173",
+    "http://127.0.0.1:5173",
+    "http://localhost:3000",
+    "http://127.0.0.1:3000",
+)
 
 
 class Settings(BaseSettings):
@@ -48,6 +56,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     page_size_default: int = 50
     page_size_max: int = 200
+    # Browser origins allowed to call the API (CORS), comma-separated or a JSON list. None: the
+    # usual local dev origins in development/test, none at all in production.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    # Lifetime of the signed ?token= that lets a browser's EventSource open an events stream.
+    events_token_ttl_s: int = Field(default=300, ge=10, le=3600)
 
     # --- jobs and workers
     extractor_queue: str = "filmassets:extractor"
@@ -98,6 +111,15 @@ class Settings(BaseSettings):
     llm_preview_price_output_per_mtok: float = 5.0
     llm_preview_price_cache_write_per_mtok: float = 1.25
     llm_preview_price_cache_read_per_mtok: float = 0.10
+    # Economy runs: the description pass goes through the Message Batches API, billed at this
+    # fraction of the prices above (Anthropic: half), and the job checks the batch this often
+    # without holding a worker slot in between.
+    llm_batch_discount: float = Field(default=0.5, gt=0, le=1)
+    llm_batch_poll_s: float = Field(default=60.0, gt=0)
+    # Entities per batch request: twice the normal run's, since nobody waits on a batch's latency
+    # and each request repeats the instructions prefix, which batch items read from the prompt
+    # cache only on a best-effort basis (bench_extraction shows both bounds).
+    llm_batch_describe_size: int = Field(default=16, ge=1)
 
     # --- images
     image_provider: Literal["offline", "openai"] = "offline"
@@ -115,6 +137,22 @@ class Settings(BaseSettings):
     upload_max_pixels: int = 50_000_000
     thumbnail_side: int = 320
     image_base_side: int = 1024
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, raw: object) -> object:
+        if isinstance(raw, str):
+            text = raw.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [o.strip().rstrip("/") for o in text.split(",") if o.strip()]
+        return raw
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return [] if self.environment == "production" else list(DEV_CORS_ORIGINS)
 
     @model_validator(mode="after")
     def _default_base_url(self) -> Settings:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from services.api.errors import document_errors, install_error_handlers, refuse_nul
 from services.api.jobs import install_replay_handler
@@ -15,7 +17,9 @@ from services.api.outages import install_outage_handlers
 from services.api.routers import (
     assets,
     attempts,
+    batches,
     continuity,
+    events,
     extraction,
     files,
     health,
@@ -76,6 +80,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes + 64 * 1024,
     )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so every answer (a 413 from the body limit, a 401) carries the CORS headers a
+    # browser needs to let the page read it.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_EXPOSED_HEADERS,
+        max_age=600,
+    )
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
     modules = (
         health,
@@ -91,7 +106,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stage8,
         continuity,
     )
-    document_errors(m.router for m in modules)
-    for module in modules:
-        app.include_router(module.router)
+    routers = [*(m.router for m in modules), jobs.project_router, batches.router, events.router]
+    document_errors(routers)
+    for router in routers:
+        app.include_router(router)
+    _document_event_streams(app)
     return app
+
+
+def _document_event_streams(app: FastAPI) -> None:
+    """On the SSE routes FastAPI files every response model under the route's media type
+    (``text/event-stream``) and types it a string as well. Keep the event model alone on the 200,
+    and put the errors back where they are: JSON."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema["paths"].values():
+                for op in operations.values():
+                    responses = op.get("responses", {})
+                    stream = responses.get("200", {}).get("content", {}).get("text/event-stream")
+                    if stream is None:
+                        continue
+                    stream.get("schema", {}).pop("type", None)
+                    for code, answer in responses.items():
+                        content = answer.get("content", {})
+                        if code != "200" and "text/event-stream" in content:
+                            content["application/json"] = content.pop("text/event-stream")
+                            content["application/json"].get("schema", {}).pop("type", None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# What a browser page may send and read on another origin (everything else it may not see).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "Last-Event-ID",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = ["Location", "ETag", "X-Request-ID", "Idempotent-Replayed", "WWW-Authenticate"]

@@ -170,6 +170,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Forbidden",
     404: "Not found, or not yours",
     409: "Conflict with the current state",
+    412: "`If-Match` does not match the current ETag",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Validation error",

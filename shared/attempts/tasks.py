@@ -16,6 +16,7 @@ from typing import Literal
 
 import structlog
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.attempts import repository as attempts_repo
 from shared.attempts.describe import (
@@ -30,6 +31,7 @@ from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, st
 from shared.errors import AppError, Conflict, NotFound
 from shared.images.processing import ImageRejected, process_upload
 from shared.images.sizing import size_for
+from shared.jobs import events
 from shared.jobs.registry import job_kind
 from shared.jobs.run import JobRun
 from shared.llm.client import LLMCall
@@ -41,14 +43,19 @@ from shared.styles.service import resolve_style
 log = structlog.get_logger()
 
 
+OnCap = Literal["evict", "refuse"]
+
+
 class GeneratePayload(BaseModel):
     asset_id: uuid.UUID
     view: View | None = None
+    on_cap: OnCap = Field(default="evict", description="`refuse`: fail with attempt_cap_reached at the cap")
 
 
 class UploadPayload(BaseModel):
     asset_id: uuid.UUID
     staging_key: str = Field(description="Where the API parked the raw bytes for this job")
+    on_cap: OnCap = Field(default="evict", description="`refuse`: fail with attempt_cap_reached at the cap")
 
 
 class AttemptResult(BaseModel):
@@ -97,6 +104,10 @@ async def image_generate(run: JobRun[GeneratePayload]) -> AttemptResult:
         return AttemptResult(discarded=True)
     if style is None:
         raise Conflict("The project has no visual style", code="style_required")
+    if run.payload.on_cap == "refuse":
+        # Before paying for an image that could not be kept (checked again under the lock at commit).
+        async with run.sessions() as session:
+            await _refuse_at_cap(session, asset_id, run.settings.attempt_cap)
     size = size_for(asset.type, project.aspect_ratio, base=settings.image_base_side)
     # A seed per job: the offline renderer is deterministic, and each attempt should differ.
     request = image_request(asset, style, view=view, size=size, seed=run.id.int % 2**31)
@@ -165,6 +176,8 @@ async def _commit_attempt(
     body_done = False
     try:
         async with run.transaction() as session:
+            if run.payload.on_cap == "refuse" and await attempts_repo.lock_asset(session, asset_id=asset_id):
+                await _refuse_at_cap(session, asset_id, run.settings.attempt_cap)
             added = await add_attempt(
                 session,
                 storage,
@@ -188,15 +201,43 @@ async def _commit_attempt(
                 delete_after_commit(session, storage, cleanup)
             await run.complete(session, result)
             body_done = True
-    except BaseException:
+    except BaseException as exc:
         # Rolled back before the commit (cancelled meanwhile, a database error): no row will ever
         # reference the objects. If the commit itself failed its outcome is unknown, and the
         # sweep decides later from what the database really holds.
         if not body_done:
+            refused = isinstance(exc, AppError) and exc.code == "attempt_cap_reached"
             with contextlib.suppress(Exception):
-                await storage.delete_many(stored.keys)
+                await storage.delete_many([*stored.keys, *(cleanup if refused else [])])
         raise
+    project_id = run.project_id
+    if result.attempt_id is not None and project_id is not None:
+        # After the commit: the project's event stream tells open pages the carousel changed.
+        await events.publish_project(
+            run.ctx.redis,
+            project_id,
+            "attempt",
+            {
+                "change": "added",
+                "project_id": str(project_id),
+                "asset_id": str(asset_id),
+                "attempt_id": str(result.attempt_id),
+                "attempt_number": result.attempt_number,
+                "evicted": [str(e) for e in result.evicted],
+                "job_id": str(run.id),
+            },
+        )
     return result
+
+
+async def _refuse_at_cap(session: AsyncSession, asset_id: uuid.UUID, cap: int) -> None:
+    held = len(await attempts_repo.eviction_order(session, asset_id))
+    if held >= cap:
+        raise Conflict(
+            f"The asset already has {cap} images; the job was asked not to evict one",
+            code="attempt_cap_reached",
+            details={"cap": cap, "attempts": held},
+        )
 
 
 NO_VISION_NOTE = (

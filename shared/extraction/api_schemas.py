@@ -143,6 +143,13 @@ class ConfirmIn(BaseModel):
         default_factory=list, max_length=5000, description="One per entity to change; the rest are kept"
     )
     preview_job_id: uuid.UUID | None = Field(default=None, description="Defaults to the latest preview")
+    economy: bool = Field(
+        default=False,
+        description=(
+            "Describe through the provider's batch API at half the price; the descriptions arrive "
+            "later (minutes, at most 24 hours) and the job says it is waiting meanwhile"
+        ),
+    )
 
 
 class ConfirmSummary(BaseModel):

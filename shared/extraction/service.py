@@ -170,7 +170,9 @@ async def confirm(jobs: JobStarter, *, project: Project, body: ConfirmIn) -> tup
     summary, to_describe = await reconcile.apply(session, project, plan)
     out_job = None
     if to_describe:
-        payload = ConfirmPayload(asset_ids=to_describe, script_id=current.id, summary=summary)
+        payload = ConfirmPayload(
+            asset_ids=to_describe, script_id=current.id, summary=summary, economy=body.economy
+        )
         out_job = await jobs.start(extract_confirm, project=project, payload=payload)
     return ConfirmOut(summary=summary, job=job_out(out_job) if out_job else None), out_job
 

@@ -41,6 +41,7 @@ class PreviewResult(BaseModel):
 
 class DescribePayload(BaseModel):
     asset_ids: list[uuid.UUID]
+    economy: bool = False  # through the Message Batches API: half price, answers arrive later
 
 
 class ConfirmPayload(DescribePayload):
@@ -68,7 +69,14 @@ async def extract_preview(run: JobRun[ScriptRef]) -> PreviewResult:
     script, parsed = await _load_script(run)
     await run.progress(0.05, f"Parsed {len(parsed.scenes)} scenes")
     llm = run.ctx.llm
-    entities = await passes.preview(parsed, settings=run.settings, llm=llm, record=run.record_llm)
+
+    async def chunk_done(done: int, total: int) -> None:
+        await run.progress(round(0.05 + 0.9 * done / total, 4), f"Read {done} of {total} parts of the script")
+
+    entities = await passes.preview(
+        parsed, settings=run.settings, llm=llm, record=run.record_llm, on_progress=chunk_done
+    )
+    await run.progress(0.97, f"Found {len(entities)} assets in {len(parsed.scenes)} scenes")
     return PreviewResult(
         script_id=script.id,
         script_version=script.version,
@@ -136,15 +144,38 @@ async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload])
     ]
     await run.progress(0.1, f"Describing {len(entities)} assets")
     llm = run.ctx.llm
-    described = await passes.describe(
-        parsed,
-        entities,
-        settings=run.settings,
-        llm=llm,
-        style_hint=style.prompt_fragment if style else None,
-        style_name=style.name if style else None,
-        record=run.record_llm,
-    )
+
+    async def batch_done(done: int, total: int) -> None:
+        await run.progress(round(0.1 + 0.85 * done / total, 4), f"Described {done} of {total} assets")
+
+    if run.payload.economy and llm is not None:
+        outcome = await passes.describe_economy(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+            record_once=run.record_llm_once,
+            checkpoint=run.checkpoint,
+        )
+        if isinstance(outcome, passes.Waiting):
+            # The provider answers within hours: give the worker slot back and look again later.
+            run.wait_and_retry(run.settings.llm_batch_poll_s, outcome.message, outcome.checkpoint)
+        described = outcome
+    else:
+        described = await passes.describe(
+            parsed,
+            entities,
+            settings=run.settings,
+            llm=llm,
+            style_hint=style.prompt_fragment if style else None,
+            style_name=style.name if style else None,
+            record=run.record_llm,
+            on_progress=batch_done,
+        )
+    await run.progress(0.96, f"Saving {len(described)} descriptions")
     now = datetime.now(UTC)
     written, kept_edits = 0, 0
     async with run.transaction() as session:

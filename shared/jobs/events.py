@@ -1,5 +1,16 @@
-"""Job state changes and progress on Redis pub/sub: one channel per job and one per project, so a
-page can follow a single job or everything happening in a project."""
+"""Job state changes, progress and carousel changes on Redis, for Server-Sent Events.
+
+Two ways out, both best effort (a lost event only delays a client, who can always poll):
+
+* pub/sub, one channel per job (``channel``) and one per project (``project_channel``): what
+  ``GET /v1/jobs/{id}/events`` follows;
+* one capped Redis stream per project (``project_stream``): what ``GET /v1/projects/{pid}/events``
+  reads. Stream ids are the SSE ids, so a browser that reconnects with ``Last-Event-ID`` gets what
+  it missed, as long as it is among the last ``REPLAY_MAX`` events of the project.
+
+Every entry of a project stream has two fields: ``event`` (the SSE event name: ``job`` or
+``attempt``) and ``data`` (its JSON). Shapes are documented on the route and in the README.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +23,11 @@ from redis.asyncio import Redis
 
 log = structlog.get_logger()
 
+# Events kept per project for resumes. Trimmed approximately (MAXLEN ~), which costs nothing per add.
+REPLAY_MAX = 1000
+# A project nobody touches for a week loses its replay buffer; pages then refetch (event "reset").
+STREAM_TTL_S = 7 * 24 * 3600
+
 
 def channel(job_id: uuid.UUID | str) -> str:
     return f"filmassets:job-events:{job_id}"
@@ -21,17 +37,49 @@ def project_channel(project_id: uuid.UUID | str) -> str:
     return f"filmassets:project-events:{project_id}"
 
 
+def project_stream(project_id: uuid.UUID | str) -> str:
+    return f"filmassets:project-stream:{project_id}"
+
+
+def _add_to_stream(pipe: Any, project_id: uuid.UUID | str, name: str, data: str) -> None:
+    key = project_stream(project_id)
+    pipe.xadd(key, {"event": name, "data": data}, maxlen=REPLAY_MAX, approximate=True)
+    pipe.expire(key, STREAM_TTL_S)
+
+
 async def publish_job(redis: Redis | None, event: dict[str, Any]) -> None:
     """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}.
     Never raises, so a Redis outage cannot fail the work that caused the event."""
-    if redis is None:
+    await publish_jobs(redis, [event])
+
+
+async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None:
+    """Several job events in one round trip (a bulk action's new jobs), in order. Never raises."""
+    if redis is None or not batch:
         return
-    data = json.dumps(event, default=str)
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.publish(channel(event["id"]), data)
-            if event.get("project_id"):
-                pipe.publish(project_channel(event["project_id"]), data)
+            for event in batch:
+                data = json.dumps(event, default=str)
+                pipe.publish(channel(event["id"]), data)
+                if event.get("project_id"):
+                    pipe.publish(project_channel(event["project_id"]), data)
+                    _add_to_stream(pipe, event["project_id"], "job", data)
             await pipe.execute()
     except Exception as exc:
-        log.warning("job.event.publish_failed", job_id=str(event.get("id")), error=repr(exc))
+        log.warning("job.event.publish_failed", job_id=str(batch[0].get("id")), error=repr(exc))
+
+
+async def publish_project(
+    redis: Redis | None, project_id: uuid.UUID | str, name: str, event: dict[str, Any]
+) -> None:
+    """A project event that is not a job's (a carousel change), on the project's stream only.
+    Call it after the commit that made the change. Never raises."""
+    if redis is None:
+        return
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            _add_to_stream(pipe, project_id, name, json.dumps(event, default=str))
+            await pipe.execute()
+    except Exception as exc:
+        log.warning("project.event.publish_failed", project_id=str(project_id), error=repr(exc))

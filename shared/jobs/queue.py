@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
 from shared.db import OUTBOX_KEY, PENDING_JOBS_KEY, after_commit
+from shared.jobs import events
 from shared.models import Job
 
 log = structlog.get_logger()
@@ -60,6 +61,20 @@ class Pending:
     id: uuid.UUID
     kind: str
     queue: str
+    project_id: uuid.UUID | None = None
+
+    def queued_event(self) -> dict[str, Any]:
+        """The ``queued`` event of a new job (same shape as ``service.job_event``)."""
+        return {
+            "id": str(self.id),
+            "kind": self.kind,
+            "project_id": str(self.project_id) if self.project_id else None,
+            "status": "queued",
+            "progress": 0.0,
+            "message": None,
+            "error": None,
+            "result": None,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +85,8 @@ class Outbox:
     sessions: async_sessionmaker[AsyncSession]
 
     async def push(self, pending: list[Pending]) -> None:
-        """Enqueue, then wake an idle worker of each queue. The rows were written with
+        """Enqueue, wake an idle worker of each queue, and tell the projects' event streams (a page
+        sees new jobs appear, also those another tab started). The rows were written with
         ``enqueued_at`` already set: the relay checks such rows against Redis (their arq job must
         exist) instead of this process stamping each one after the push, a transaction saved per
         request."""
@@ -82,6 +98,8 @@ class Outbox:
             else:
                 failed.append(p.id)
         await wake(self.pool, pushed)
+        if pushed:  # (Redis answered: announcing cannot hang a request on a dead connection)
+            await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
         if failed:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
             try:
                 async with self.sessions() as session:
@@ -104,7 +122,7 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
                 await outbox.push(rows)
 
         after_commit(session, flush)
-    pending.append(Pending(job.id, job.kind, job.queue))
+    pending.append(Pending(job.id, job.kind, job.queue, job.project_id))
 
 
 async def enqueue(

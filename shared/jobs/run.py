@@ -1,19 +1,25 @@
 """``JobRun``: what a handler gets. The claimed row's identity, its validated payload, the worker's
 context, and the few things a handler does to its row: report progress, record spend as it
-happens, and mark itself succeeded inside its own domain transaction."""
+happens, and mark itself succeeded inside its own domain transaction.
+
+A job that waits on a provider (a message batch that answers within hours) does not hold a worker
+slot meanwhile: it calls ``run.wait_and_retry(defer_s, message, checkpoint)``, the row goes back
+to ``queued`` with that message and checkpoint, and a later delivery reads ``run.checkpoint``.
+Such waits are counted apart (``run.polls``) so they never use up the job's tries."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
@@ -42,6 +48,16 @@ class TransientJobError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class JobWaiting(Exception):
+    """Raised by :meth:`JobRun.wait_and_retry`; the runner re-queues the row and defers it."""
+
+    def __init__(self, defer_s: float, message: str, checkpoint: dict[str, Any] | None) -> None:
+        super().__init__(message)
+        self.defer_s = defer_s
+        self.message = message
+        self.checkpoint = checkpoint
+
+
 @dataclass(eq=False)
 class JobRun(Generic[P]):
     id: uuid.UUID
@@ -52,6 +68,8 @@ class JobRun(Generic[P]):
     tries: int  # the fencing token: writes of an older delivery of this job are refused
     ctx: WorkerContext
     completed: bool = False
+    checkpoint: dict[str, Any] | None = None  # what the previous delivery left (wait_and_retry)
+    polls: int = 0  # deliveries of this job that only waited: not failures
     _spend: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -95,6 +113,16 @@ class JobRun(Generic[P]):
             },
         )
 
+    @property
+    def failed_tries(self) -> int:
+        """Deliveries that were not mere waits: what retry budgets count."""
+        return self.tries - self.polls
+
+    def wait_and_retry(self, defer_s: float, message: str, checkpoint: dict[str, Any] | None) -> NoReturn:
+        """Give the worker slot back and come back in ``defer_s``: the row returns to ``queued``
+        showing ``message``, with ``checkpoint`` for the next delivery (``run.checkpoint``)."""
+        raise JobWaiting(defer_s, message, checkpoint)
+
     # --- spend, recorded as it happens so a killed job's calls are still billed
 
     def record_llm(self, call: LLMCall) -> None:
@@ -129,6 +157,41 @@ class JobRun(Generic[P]):
                 await session.execute(update(Job).where(Job.id == self.id).values(**values))
         except Exception as exc:
             log.warning("job.spend.write_failed", job_id=str(self.id), error=repr(exc))
+
+    async def record_llm_once(self, calls: Mapping[str, LLMCall]) -> int:
+        """Record each call unless one under its key already was (by this or an earlier delivery of
+        the job), in one transaction with the list of recorded keys; returns how many were new.
+
+        For answers that can be read again after a crash (a batch's results): reading them twice
+        must not bill them twice. The row lock makes two deliveries alive at once agree too."""
+        if not calls:
+            return 0
+        async with session_scope(self.sessions) as session:
+            saved = await session.scalar(select(Job.checkpoint).where(Job.id == self.id).with_for_update())
+            saved = dict(saved or {})
+            billed = set(saved.get("billed", []))
+            new = {k: c for k, c in calls.items() if k not in billed}
+            if not new:
+                return 0
+            for call in new.values():
+                session.add(LLMCallRecord.of(call, job_id=self.id, project_id=self.project_id))
+            usages = [c.usage for c in new.values()]
+            saved["billed"] = sorted(billed | set(new))
+            # Not guarded on status: money spent counts whatever became of the job.
+            await session.execute(
+                update(Job)
+                .where(Job.id == self.id)
+                .values(
+                    checkpoint=saved,
+                    input_tokens=Job.input_tokens + sum(u.input_tokens for u in usages),
+                    output_tokens=Job.output_tokens + sum(u.output_tokens for u in usages),
+                    cache_write_tokens=Job.cache_write_tokens
+                    + sum(u.cache_creation_input_tokens for u in usages),
+                    cache_read_tokens=Job.cache_read_tokens + sum(u.cache_read_input_tokens for u in usages),
+                    cost_usd=Job.cost_usd + Decimal(str(round(sum(c.cost_usd for c in new.values()), 6))),
+                )
+            )
+        return len(new)
 
     async def spend_written(self) -> None:
         if self._spend:

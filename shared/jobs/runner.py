@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from arq.constants import retry_key_prefix
 from arq.worker import Retry
 from sqlalchemy import select, update
 
@@ -29,7 +30,7 @@ from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import ACTIVE_STATUSES, JobStatus
 from shared.jobs.registry import JobKind
-from shared.jobs.run import JobCancelled, JobRun, TransientJobError
+from shared.jobs.run import JobCancelled, JobRun, JobWaiting, TransientJobError
 from shared.models import Job
 
 log = structlog.get_logger()
@@ -121,6 +122,8 @@ async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> s
         project_id=job.project_id,
         tries=job.tries,
         ctx=ctx,
+        checkpoint=(job.checkpoint or {}).get("state"),
+        polls=int((job.checkpoint or {}).get("polls", 0)),
     )
     try:
         try:
@@ -154,10 +157,27 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
         log.info("job.run.cancelled")
         await _publish(run, "cancelled")
         return "cancelled"
+    except JobWaiting as exc:
+        # The heartbeat must not see the row leave 'running' and take it for a cancel.
+        beat.cancel()
+        with contextlib.suppress(BaseException):
+            await beat
+        if not await _wait(run, exc):
+            log.info("job.run.cancelled")
+            await _publish(run, "cancelled")
+            return "cancelled"
+        await _publish(run, "queued", progress_message=exc.message)
+        log.info("job.run.waiting", defer_s=exc.defer_s, message=exc.message)
+        try:
+            # arq counted this delivery as a try; a wait is not one, so polls never reach max_tries.
+            await run.ctx.redis.decr(retry_key_prefix + str(run.id))
+        except Exception as redis_exc:
+            log.warning("job.run.wait_uncounted_failed", error=repr(redis_exc))
+        raise Retry(defer=exc.defer_s) from None
     except (TransientJobError, UpstreamUnavailable) as exc:
         retry_after = exc.retry_after_s if isinstance(exc, TransientJobError) else None
-        if run.tries <= settings.job_transient_retries:
-            defer = retry_after or settings.job_retry_defer_s * run.tries
+        if run.failed_tries <= settings.job_transient_retries:
+            defer = retry_after or settings.job_retry_defer_s * run.failed_tries
             log.warning("job.run.retrying", error=str(exc), defer_s=defer)
             await _finish(
                 run, status="queued", error={"code": "upstream_unavailable", "message": f"retrying: {exc}"}
@@ -198,6 +218,32 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
 def _outage_backoff(base_s: float, attempt: int) -> float:
     """Deferral while the database is away: grows with the attempt, capped at 30 s."""
     return float(min(30.0, base_s * 2 ** min(attempt, 8)))
+
+
+async def _wait(run: JobRun[Any], waiting: JobWaiting) -> bool:
+    """Put the row back to ``queued`` with the handler's checkpoint and message, one more poll
+    counted, and one more try allowed (so the reaper's ``tries >= max_tries`` budget is not spent by
+    waits). False when the row is no longer this delivery's."""
+    now = datetime.now(UTC)
+    async with session_scope(run.sessions) as session:
+        row = (await session.execute(select(Job.checkpoint).where(run._mine()).with_for_update())).first()
+        if row is None:
+            return False
+        # Keep what other writers put there ("billed" keys of record_llm_once).
+        checkpoint = {**(row.checkpoint or {}), "state": waiting.checkpoint, "polls": run.polls + 1}
+        await session.execute(
+            update(Job)
+            .where(run._mine())
+            .values(
+                status="queued",
+                checkpoint=checkpoint,
+                max_tries=Job.max_tries + 1,
+                progress_message=waiting.message,
+                error=None,
+                updated_at=now,
+            )
+        )
+    return True
 
 
 async def _handle(run: JobRun[Any], kind: JobKind[Any, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ JOB_EXAMPLE: dict[str, Any] = {
     "progress": 0.0,
     "message": None,
     "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+    "batch_id": None,
     "result": None,
     "error": None,
     "tries": 0,
@@ -89,6 +90,7 @@ class JobOut(BaseModel):
     progress: float = Field(description="0.0 to 1.0")
     message: str | None = Field(default=None, description="What the job is doing now, for a person")
     project_id: uuid.UUID | None = Field(description="The project the job works on (null for a ping)")
+    batch_id: uuid.UUID | None = Field(default=None, description="The batch that started it, if any")
     result: dict[str, Any] | None = Field(description="The kind's result once it succeeded")
     error: JobError | None = Field(description="Why the job failed (null unless `status` is `failed`)")
     tries: int = Field(description="Deliveries so far (a retry or a redelivery after a crash adds one)")

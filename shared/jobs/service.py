@@ -36,6 +36,7 @@ async def create_job(
     project_id: uuid.UUID | None,
     payload: BaseModel,
     request_id: str | None = None,
+    batch_id: uuid.UUID | None = None,
 ) -> Job:
     """Insert a queued job in the current transaction; it is enqueued after commit."""
     if not isinstance(payload, kind.payload):
@@ -46,6 +47,7 @@ async def create_job(
         queue=kind.queue(settings),
         owner_id=owner_id,
         project_id=project_id,
+        batch_id=batch_id,
         status="queued",
         progress=0.0,
         payload=payload.model_dump(mode="json"),
@@ -100,6 +102,7 @@ def job_out(job: Job) -> JobOut:
         progress=job.progress,
         message=job.progress_message,
         project_id=job.project_id,
+        batch_id=job.batch_id,
         result=job.result,
         error=JobError(**job.error) if job.error else None,
         tries=job.tries,

@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.jobs.registry import JobKind
 from shared.jobs.service import create_job
 from shared.models import Job, Project
+from shared.models.job import Batch
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -35,8 +36,11 @@ class JobStarter:
         self.request_id = request_id
         self.started: list[Job] = []
 
-    async def start(self, kind: JobKind[P, Any], *, project: Project | None, payload: P) -> Job:
-        """A queued job row in this transaction, pushed to its queue after commit."""
+    async def start(
+        self, kind: JobKind[P, Any], *, project: Project | None, payload: P, batch: Batch | None = None
+    ) -> Job:
+        """A queued job row in this transaction, pushed to its queue after commit (in ``batch``
+        when it is one of several started together, see batches.py)."""
         job = await create_job(
             self.session,
             settings=self.settings,
@@ -45,6 +49,7 @@ class JobStarter:
             project_id=project.id if project is not None else None,
             payload=payload,
             request_id=self.request_id,
+            batch_id=batch.id if batch is not None else None,
         )
         self.started.append(job)
         return job

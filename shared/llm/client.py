@@ -11,6 +11,12 @@ capped at 8 s with jitter, and when the response carries ``retry-after-ms`` or `
 ``anthropic._base_client.BaseClient._calculate_retry_timeout``). Retrying again here would multiply
 the attempts, so once the SDK gives up the error is final for this call: it becomes
 :class:`LLMUnavailable` (``upstream_unavailable``) and the job decides whether to try later.
+
+Economy runs go through the Message Batches API instead (:meth:`LLMClient.submit_batch`,
+:meth:`LLMClient.batch_state`, :meth:`LLMClient.batch_results`): the same request parameters as
+:meth:`LLMClient.structured` sends, answered within 24 hours at the batch price
+(``llm_batch_discount`` of the normal one). :meth:`LLMClient.read_batch_answer` validates an answer
+with the same schema and, when it does not validate, gives the turns for one corrective normal call.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import structlog
 from anthropic import APIConnectionError, APIStatusError, AsyncAnthropic
@@ -31,6 +37,9 @@ from anthropic.types import (
     ToolParam,
     ToolUseBlock,
 )
+from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+from anthropic.types.messages import MessageBatch
+from anthropic.types.messages.batch_create_params import Request as BatchRequest
 from pydantic import BaseModel, ValidationError
 
 from shared.config import Settings
@@ -38,6 +47,8 @@ from shared.errors import AppError, UpstreamInvalidOutput, UpstreamUnavailable
 from shared.llm.usage import Prices, Usage
 
 __all__ = [
+    "BatchAnswer",
+    "BatchState",
     "LLMCall",
     "LLMClient",
     "LLMInvalidOutput",
@@ -98,6 +109,35 @@ class LLMRequestRejected(AppError):
         self.call = call
 
 
+@dataclass(frozen=True, slots=True)
+class BatchState:
+    """Where a message batch stands (``request_counts`` of the API)."""
+
+    batch_id: str
+    ended: bool
+    processing: int
+    succeeded: int
+    errored: int
+    canceled: int
+    expired: int
+
+    @property
+    def total(self) -> int:
+        return self.processing + self.succeeded + self.errored + self.canceled + self.expired
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnswer(Generic[T]):
+    """One batch result read through its schema. ``result`` is None when the model's answer did not
+    validate; ``correction`` then holds the conversation for one corrective normal call (the
+    request's messages, the answer, and what was wrong). ``call`` is the answer's spend at the
+    batch price."""
+
+    result: T | None
+    call: LLMCall
+    correction: list[MessageParam] | None
+
+
 def cached_text_block(text: str) -> TextBlockParam:
     """A system/user text block marked as a prompt-cache breakpoint (5 minute TTL).
 
@@ -112,11 +152,17 @@ class LLMClient:
     """Async wrapper over :class:`anthropic.AsyncAnthropic`; share one per process."""
 
     def __init__(
-        self, client: AsyncAnthropic, *, prices_by_model: Mapping[str, Prices], default_prices: Prices
+        self,
+        client: AsyncAnthropic,
+        *,
+        prices_by_model: Mapping[str, Prices],
+        default_prices: Prices,
+        batch_discount: float = 0.5,
     ) -> None:
         self._client = client
         self._prices_by_model = dict(prices_by_model)
         self._default_prices = default_prices
+        self._batch_discount = batch_discount
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMClient:
@@ -145,6 +191,7 @@ class LLMClient:
             client,
             prices_by_model={settings.llm_model_describe: describe, settings.llm_model_preview: preview},
             default_prices=describe,
+            batch_discount=settings.llm_batch_discount,
         )
 
     def prices_for(self, model: str) -> Prices:
@@ -154,6 +201,10 @@ class LLMClient:
             return self._prices_by_model[model]
         prefixes = [name for name in self._prices_by_model if model.startswith(name)]
         return self._prices_by_model[max(prefixes, key=len)] if prefixes else self._default_prices
+
+    def batch_prices_for(self, model: str) -> Prices:
+        """What a Message Batches answer costs: every rate at the batch discount."""
+        return self.prices_for(model).scaled(self._batch_discount)
 
     async def structured(
         self,
@@ -178,17 +229,7 @@ class LLMClient:
         (``llm_request_rejected``) for requests the upstream refuses. Each carries ``call``, the
         tokens and cost spent so far, for the job's accounting.
         """
-        tool: ToolParam = {
-            "name": tool_name,
-            "description": tool_description,
-            "input_schema": schema.model_json_schema(),
-        }
-        # One forced call, never several: the corrective turn must answer every tool_use block.
-        tool_choice: ToolChoiceToolParam = {
-            "type": "tool",
-            "name": tool_name,
-            "disable_parallel_tool_use": True,
-        }
+        tool, tool_choice = _forced_tool(schema, tool_name, tool_description)
         conversation = cast(list[MessageParam], list(messages))
         log = logger.bind(model=model, purpose=purpose, tool=tool_name)
         started = time.perf_counter()
@@ -254,6 +295,106 @@ class LLMClient:
             details={"tool": tool_name, "purpose": purpose, "model": model, **problem.details()},
         )
 
+    # --- the Message Batches API (economy runs)
+
+    def batch_request(
+        self,
+        custom_id: str,
+        *,
+        model: str,
+        system: str | Sequence[TextBlockParam] | Sequence[Mapping[str, Any]],
+        messages: Sequence[MessageParam] | Sequence[Mapping[str, Any]],
+        schema: type[BaseModel],
+        tool_name: str,
+        tool_description: str,
+        max_tokens: int,
+    ) -> BatchRequest:
+        """One batch item with exactly the parameters :meth:`structured` would send (cache
+        breakpoints included: batch requests read and write the prompt cache too)."""
+        tool, tool_choice = _forced_tool(schema, tool_name, tool_description)
+        params: MessageCreateParamsNonStreaming = {
+            "model": model,
+            "max_tokens": max_tokens,
+            "system": cast("str | list[TextBlockParam]", system),
+            "messages": cast(list[MessageParam], list(messages)),
+            "tools": [tool],
+            "tool_choice": tool_choice,
+        }
+        return {"custom_id": custom_id, "params": params}
+
+    async def submit_batch(self, requests: Sequence[BatchRequest], *, purpose: str) -> BatchState:
+        """Create a message batch; its id is what a job keeps to read the results later."""
+        try:
+            batch = await self._client.messages.batches.create(requests=list(requests))
+        except (APIConnectionError, APIStatusError) as exc:
+            raise self._batch_error(exc, purpose) from exc
+        logger.info("llm.batch.submitted", batch_id=batch.id, purpose=purpose, requests=len(requests))
+        return _batch_state(batch)
+
+    async def batch_state(self, batch_id: str, *, purpose: str) -> BatchState:
+        try:
+            batch = await self._client.messages.batches.retrieve(batch_id)
+        except (APIConnectionError, APIStatusError) as exc:
+            raise self._batch_error(exc, purpose) from exc
+        return _batch_state(batch)
+
+    async def batch_results(self, batch_id: str, *, purpose: str) -> dict[str, Message | None]:
+        """The answers of an ended batch by ``custom_id``; None for an item that errored, expired
+        or was cancelled (the caller makes a normal call for it)."""
+        out: dict[str, Message | None] = {}
+        try:
+            async for item in await self._client.messages.batches.results(batch_id):
+                result = item.result
+                out[item.custom_id] = result.message if result.type == "succeeded" else None
+                if result.type != "succeeded":
+                    logger.warning(
+                        "llm.batch.item_unanswered",
+                        batch_id=batch_id,
+                        custom_id=item.custom_id,
+                        type=result.type,
+                    )
+        except (APIConnectionError, APIStatusError) as exc:
+            raise self._batch_error(exc, purpose) from exc
+        return out
+
+    def read_batch_answer(
+        self,
+        message: Message,
+        *,
+        messages: Sequence[MessageParam] | Sequence[Mapping[str, Any]],
+        schema: type[T],
+        tool_name: str,
+        purpose: str,
+    ) -> BatchAnswer[T]:
+        """Validate one batch answer as :meth:`structured` validates a normal one."""
+        usage = _usage_of(message)
+        call = LLMCall(
+            model=message.model,
+            purpose=purpose,
+            usage=usage,
+            cost_usd=self.batch_prices_for(message.model).cost(usage),
+            latency_ms=0,  # the batch's own wait is not a call's latency
+            attempts=1,
+        )
+        result, problem = _read_tool_input(message, tool_name, schema)
+        if result is not None:
+            return BatchAnswer(result=result, call=call, correction=None)
+        assert problem is not None
+        logger.warning("llm.batch.invalid_output", purpose=purpose, errors=problem.errors[:5])
+        conversation = [*cast(list[MessageParam], list(messages)), *_corrective_turns(message, problem)]
+        return BatchAnswer(result=None, call=call, correction=conversation)
+
+    def _batch_error(self, exc: APIConnectionError | APIStatusError, purpose: str) -> AppError:
+        call = LLMCall(model="", purpose=purpose, usage=Usage.zero(), cost_usd=0.0, latency_ms=0, attempts=1)
+        if isinstance(exc, APIConnectionError):
+            logger.warning("llm.batch.unavailable", error=type(exc).__name__)
+            return LLMUnavailable(
+                f"LLM upstream unreachable after retries: {exc.message}",
+                call=call,
+                details={"error": type(exc).__name__},
+            )
+        return self._status_error(exc, call, logger.bind(purpose=purpose))
+
     async def aclose(self) -> None:
         await self._client.close()
 
@@ -272,6 +413,36 @@ class LLMClient:
         return LLMRequestRejected(
             f"LLM request rejected ({exc.status_code}): {upstream_message}", call=call, details=details
         )
+
+
+def _forced_tool(
+    schema: type[BaseModel], tool_name: str, tool_description: str
+) -> tuple[ToolParam, ToolChoiceToolParam]:
+    tool: ToolParam = {
+        "name": tool_name,
+        "description": tool_description,
+        "input_schema": schema.model_json_schema(),
+    }
+    # One forced call, never several: the corrective turn must answer every tool_use block.
+    tool_choice: ToolChoiceToolParam = {
+        "type": "tool",
+        "name": tool_name,
+        "disable_parallel_tool_use": True,
+    }
+    return tool, tool_choice
+
+
+def _batch_state(batch: MessageBatch) -> BatchState:
+    c = batch.request_counts
+    return BatchState(
+        batch_id=batch.id,
+        ended=batch.processing_status == "ended",
+        processing=c.processing,
+        succeeded=c.succeeded,
+        errored=c.errored,
+        canceled=c.canceled,
+        expired=c.expired,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,22 @@ from shared.models.base import Base, created_at_col, enum_check, updated_at_col,
 if TYPE_CHECKING:
     from shared.llm.client import LLMCall
 
-__all__ = ["JOB_STATUSES", "TERMINAL_STATUSES", "IdempotencyKey", "Job", "LLMCallRecord"]
+__all__ = ["JOB_STATUSES", "TERMINAL_STATUSES", "Batch", "IdempotencyKey", "Job", "LLMCallRecord"]
+
+
+class Batch(Base):
+    """Jobs started together by one bulk action (generate-all), followed and cancelled as one.
+    Its status, counts and progress are always computed from its jobs, never stored."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_project_created", "project_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    kind: Mapped[str] = mapped_column(String(64))
+    owner_id: Mapped[uuid.UUID]
+    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = created_at_col()
 
 
 class Job(Base):
@@ -42,6 +57,9 @@ class Job(Base):
         Index("ix_jobs_queued", "queue", "created_at", postgresql_where=text("status = 'queued'")),
         Index("ix_jobs_running", "heartbeat_at", postgresql_where=text("status = 'running'")),
         Index("ix_jobs_project_kind", "project_id", "kind", "created_at"),
+        # A project's job list, newest first, and a batch's jobs.
+        Index("ix_jobs_project_created", "project_id", "created_at"),
+        Index("ix_jobs_batch", "batch_id", postgresql_where=text("batch_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -49,6 +67,7 @@ class Job(Base):
     queue: Mapped[str] = mapped_column(String(80))
     owner_id: Mapped[uuid.UUID]
     project_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
     status: Mapped[JobStatus] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     progress_message: Mapped[str | None] = mapped_column(Text)
@@ -58,6 +77,9 @@ class Job(Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     max_tries: Mapped[int] = mapped_column(Integer, default=5)
     request_id: Mapped[str | None] = mapped_column(String(64))
+    # What a job that waits on a provider keeps between its deliveries (see JobRun.checkpoint):
+    # {"state": handler's own, "polls": deliveries that only waited, "billed": spend keys recorded}.
+    checkpoint: Mapped[dict[str, Any] | None]
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Written by the running delivery every few seconds; a stale one means its worker died.

@@ -130,7 +130,7 @@ async def test_generate_all_dry_run_then_for_real(
 
     r = await env.client.post(url, json={}, headers=auth)
     assert r.status_code == 202, r.text
-    assert len(r.json()["jobs"]) == 2
+    assert len(r.json()["batch"]["jobs"]) == 2  # one batch since issue 9
     again = await env.client.post(url, json={"dry_run": True}, headers=auth)
     assert again.json()["count"] == 0  # already pending: not planned twice
     await env.run()

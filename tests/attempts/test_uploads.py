@@ -120,7 +120,9 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
-@pytest.mark.parametrize(("make", "code"), [(bomb, "decompression_bomb"), (truncated_jpeg, "corrupt_image")])
+# A bomb is refused at the door since issue 9 (tests/api/test_cap_and_uploads.py); a truncated body only
+# shows when decoding, which is the worker's job.
+@pytest.mark.parametrize(("make", "code"), [(truncated_jpeg, "corrupt_image")])
 async def test_bad_image_fails_the_job_and_stores_nothing(
     env_any: Env, auth: dict[str, str], make: object, code: str
 ) -> None:

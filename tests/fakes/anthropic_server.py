@@ -27,6 +27,15 @@ concurrent requests overlap as they would upstream.
 
 Scripted failures: :meth:`FakeAnthropic.fail_next` and :meth:`FakeAnthropic.always_fail` answer
 with Anthropic's error shape and optional ``retry-after`` / ``retry-after-ms`` headers.
+
+Message Batches (``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``, ``GET
+/v1/messages/batches/{id}/results``): each request's ``params`` is validated and answered as
+``/v1/messages`` would answer it (same responder, same cache accounting, no latency; items of one
+batch read each other's cache writes only with ``batch_shares_cache``), when the batch is created;
+the batch stays ``in_progress`` for ``batch_delay_s``, then reports ``ended`` with its
+``request_counts`` and a ``results_url`` serving one JSON line per request (in reverse order, as
+the API does not promise order). :meth:`FakeAnthropic.fail_batch_items` makes the next items
+``errored`` / ``expired`` / ``canceled`` instead of answered.
 """
 
 from __future__ import annotations
@@ -41,12 +50,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes._server import ThreadedServer
@@ -116,6 +126,17 @@ class _PromptAccount:
     breakpoints: list[_Breakpoint] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class FakeBatch:
+    id: str
+    created_at: datetime
+    ends_at: float  # time.monotonic()
+    results: list[JSON]  # one MessageBatchIndividualResponse per request, in request order
+
+    def ended(self) -> bool:
+        return time.monotonic() >= self.ends_at
+
+
 class FakeAnthropic:
     """A real HTTP server speaking the Messages API; use as a context manager or start()/stop()."""
 
@@ -141,10 +162,19 @@ class FakeAnthropic:
         self._failures: collections.deque[_Failure] = collections.deque()
         self._always: _Failure | None = None
         self._cache: dict[tuple[str, str], float] = {}  # key -> expiry (monotonic)
+        self.batch_delay_s = 0.0
+        self.batch_shares_cache = False
+        self.batches: dict[str, FakeBatch] = {}
+        self._unanswered: collections.deque[str] = collections.deque()  # result types of next items
         self._lock = threading.Lock()
         self._server = ThreadedServer(
             Starlette(
-                routes=[Route("/v1/messages", self._messages, methods=["POST"])],
+                routes=[
+                    Route("/v1/messages", self._messages, methods=["POST"]),
+                    Route("/v1/messages/batches", self._batch_create, methods=["POST"]),
+                    Route("/v1/messages/batches/{batch_id}", self._batch_retrieve, methods=["GET"]),
+                    Route("/v1/messages/batches/{batch_id}/results", self._batch_results, methods=["GET"]),
+                ],
                 exception_handlers={404: self._not_found, 405: self._not_found},
             ),
             name="fake-anthropic",
@@ -188,6 +218,10 @@ class FakeAnthropic:
             self._failures.clear()
             self._always = None
             self._cache.clear()
+            self.batch_delay_s = 0.0
+            self.batch_shares_cache = False
+            self.batches.clear()
+            self._unanswered.clear()
 
     # --- programming the fake
 
@@ -222,6 +256,18 @@ class FakeAnthropic:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+
+    def fail_batch_items(self, times: int = 1, result_type: str = "errored") -> None:
+        """The next ``times`` batch items end ``result_type`` (errored, expired, canceled)."""
+        with self._lock:
+            self._unanswered.extend([result_type] * times)
+
+    @property
+    def batch_items(self) -> list[JSON]:
+        """Every batch item received, ``{"custom_id", "params"}``, in submission order."""
+        with self._lock:
+            batches = list(self.batches.values())
+        return [{"custom_id": r["custom_id"], "params": r["_params"]} for b in batches for r in b.results]
 
     @property
     def message_requests(self) -> list[RecordedRequest]:
@@ -259,6 +305,29 @@ class FakeAnthropic:
         return response
 
     async def _answer(self, record: RecordedRequest, request: Request) -> JSONResponse:
+        refused = self._refusal(record)
+        if refused is not None:
+            return refused
+        body = record.body
+        if not isinstance(body, dict):
+            return _error(400, "invalid_request_error", "the request body must be a JSON object")
+        try:
+            message, account = self._generate(body)
+        except BadRequest as exc:
+            return _error(400, "invalid_request_error", str(exc))
+        except _ResponderFailed as exc:
+            # A bug in a test's responder: fail loudly, and tell the SDK not to retry it.
+            return _error(500, "api_error", str(exc), {"x-should-retry": "false"})
+        latency = self.latency_base_s + self.latency_per_output_token_s * message["usage"]["output_tokens"]
+        if latency > 0 and not await _wait_unless_disconnected(request, latency):
+            # The client gave up (timeout): stop "generating", as the API does, so abandoned
+            # requests neither linger in flight nor populate the cache.
+            return _error(499, "api_error", "client closed request")
+        self._store_cache(account)
+        return JSONResponse(message, headers={"request-id": _request_id()})
+
+    def _refusal(self, record: RecordedRequest) -> JSONResponse | None:
+        """The answer to a request refused before any generation: auth, version, scripted failure."""
         # anthropic 2.x sends the key as "Authorization: Bearer <key>"; older SDKs and curl use
         # x-api-key. The API takes either.
         bearer = record.headers.get("authorization", "").removeprefix("Bearer ")
@@ -278,27 +347,18 @@ class FakeAnthropic:
                 headers["retry-after"] = str(math.ceil(failure.retry_after))
                 headers["retry-after-ms"] = str(round(failure.retry_after * 1000))
             return _error(failure.status, failure.error_type, failure.message, headers)
-        body = record.body
-        if not isinstance(body, dict):
-            return _error(400, "invalid_request_error", "the request body must be a JSON object")
-        try:
-            model, max_tokens = validate(body)
-            account = self._account_prompt(model, body)
-        except BadRequest as exc:
-            return _error(400, "invalid_request_error", str(exc))
+        return None
+
+    def _generate(self, body: JSON) -> tuple[JSON, _PromptAccount]:
+        """The Message answering ``body`` (cache not yet stored) and its prompt's account."""
+        model, max_tokens = validate(body)
+        account = self._account_prompt(model, body)
         try:
             content, stop_reason, output_tokens = _render_output(body, self.responder(body), max_tokens)
         except Exception as exc:
-            # A bug in a test's responder: fail loudly, and tell the SDK not to retry it.
-            return _error(500, "api_error", f"fake responder failed: {exc!r}", {"x-should-retry": "false"})
+            raise _ResponderFailed(f"fake responder failed: {exc!r}") from exc
         read, written, written_1h = self._lookup_cache(account)
-        latency = self.latency_base_s + self.latency_per_output_token_s * output_tokens
-        if latency > 0 and not await _wait_unless_disconnected(request, latency):
-            # The client gave up (timeout): stop "generating", as the API does, so abandoned
-            # requests neither linger in flight nor populate the cache.
-            return _error(499, "api_error", "client closed request")
-        self._store_cache(account)
-        return JSONResponse(
+        return (
             {
                 "id": f"msg_{uuid.uuid4().hex[:24]}",
                 "type": "message",
@@ -318,8 +378,138 @@ class FakeAnthropic:
                     },
                 },
             },
+            account,
+        )
+
+    # --- Message Batches
+
+    async def _batch_create(self, request: Request) -> JSONResponse:
+        record = await self._record(request)
+        refused = self._refusal(record)
+        if refused is not None:
+            return self._sent(record, refused)
+        body = record.body
+        requests = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return self._sent(record, _error(400, "invalid_request_error", "requests: at least one request"))
+        seen: set[str] = set()
+        results: list[JSON] = []
+        # The API promises cache hits between the items of a batch only on a best-effort basis:
+        # by default none reads what another item of the batch writes (the expensive bound);
+        # batch_shares_cache gives the cheap bound, items run one after another.
+        written: list[_PromptAccount] = []
+        for i, item in enumerate(requests):
+            custom_id, params = item.get("custom_id"), item.get("params")
+            if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 64:
+                return self._sent(record, _error(400, "invalid_request_error", f"requests.{i}.custom_id"))
+            if custom_id in seen:
+                msg = f"requests.{i}.custom_id: duplicate custom_id {custom_id!r}"
+                return self._sent(record, _error(400, "invalid_request_error", msg))
+            seen.add(custom_id)
+            if not isinstance(params, dict) or params.get("stream"):
+                return self._sent(record, _error(400, "invalid_request_error", f"requests.{i}.params"))
+            try:
+                message, account = self._generate(params)
+            except BadRequest as exc:
+                return self._sent(record, _error(400, "invalid_request_error", f"requests.{i}.params.{exc}"))
+            except _ResponderFailed as exc:
+                return self._sent(record, _error(500, "api_error", str(exc), {"x-should-retry": "false"}))
+            with self._lock:
+                unanswered = self._unanswered.popleft() if self._unanswered else None
+            if unanswered is None:
+                if self.batch_shares_cache:
+                    self._store_cache(account)
+                else:
+                    written.append(account)
+                result: JSON = {"type": "succeeded", "message": message}
+            elif unanswered == "errored":
+                error = {"type": "api_error", "message": "fake: this request errored"}
+                result = {"type": "errored", "error": {"type": "error", "error": error}}
+            else:
+                result = {"type": unanswered}
+            results.append({"custom_id": custom_id, "result": result, "_params": params})
+        for account in written:
+            self._store_cache(account)
+        batch = FakeBatch(
+            id=f"msgbatch_{uuid.uuid4().hex[:24]}",
+            created_at=datetime.now(UTC),
+            ends_at=time.monotonic() + self.batch_delay_s,
+            results=results,
+        )
+        with self._lock:
+            self.batches[batch.id] = batch
+        # Just created: always in progress, as upstream (results are read after a retrieve).
+        return self._sent(record, JSONResponse(self._batch_json(batch, request, ended=False)))
+
+    async def _batch_retrieve(self, request: Request) -> JSONResponse:
+        record = await self._record(request)
+        refused = self._refusal(record)
+        if refused is not None:
+            return self._sent(record, refused)
+        batch = self.batches.get(request.path_params["batch_id"])
+        if batch is None:
+            return self._sent(record, _error(404, "not_found_error", "batch not found"))
+        return self._sent(record, JSONResponse(self._batch_json(batch, request, ended=batch.ended())))
+
+    async def _batch_results(self, request: Request) -> Response:
+        record = await self._record(request)
+        refused = self._refusal(record)
+        if refused is not None:
+            return self._sent(record, refused)
+        batch = self.batches.get(request.path_params["batch_id"])
+        if batch is None:
+            return self._sent(record, _error(404, "not_found_error", "batch not found"))
+        if not batch.ended():
+            return self._sent(record, _error(400, "invalid_request_error", "batch is still processing"))
+        lines = [
+            json.dumps({"custom_id": r["custom_id"], "result": r["result"]}) for r in reversed(batch.results)
+        ]
+        record.status = 200
+        return Response(
+            "\n".join(lines) + "\n",
+            media_type="application/binary",
             headers={"request-id": _request_id()},
         )
+
+    def _batch_json(self, batch: FakeBatch, request: Request, *, ended: bool) -> JSON:
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        for r in batch.results:
+            counts["processing" if not ended else r["result"]["type"]] += 1
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts,
+            "created_at": batch.created_at.isoformat(),
+            "expires_at": (batch.created_at + timedelta(hours=24)).isoformat(),
+            "ended_at": datetime.now(UTC).isoformat() if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{base}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
+
+    async def _record(self, request: Request) -> RecordedRequest:
+        raw = await request.body()
+        try:
+            body: JSON | None = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(
+            path=request.url.path,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            received_at=time.monotonic(),
+        )
+        with self._lock:
+            self.requests.append(record)
+        return record
+
+    @staticmethod
+    def _sent(record: RecordedRequest, response: JSONResponse) -> JSONResponse:
+        record.status = response.status_code
+        record.response = json.loads(bytes(response.body))
+        return response
 
     def _take_failure(self) -> _Failure | None:
         with self._lock:
@@ -446,6 +636,10 @@ def schema_responder(body: JSON) -> JSON | str:
 
 
 # --- errors
+
+
+class _ResponderFailed(Exception):
+    """The test's responder raised: a bug in the test, answered as a non-retryable 500."""
 
 
 def _failure(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.api.deps import ProjectDep, SessionDep, StorageDep
@@ -15,11 +15,32 @@ from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
 from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
 from shared.common import Page, PageParams, page_params
+from shared.errors import AppError
 from shared.extraction.tasks import DescribePayload, asset_describe
 from shared.jobs.schemas import JobOut
 from shared.jobs.service import job_out
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
+
+ETAG_HEADER = {"ETag": {"description": "The asset's version, for `If-Match`", "schema": {"type": "string"}}}
+
+
+def etag(version: int) -> str:
+    # The version says everything an edit can change; signed image URLs in the body rotate without
+    # the asset changing, and a conditional edit must not fail for that.
+    return f'"{version}"'
+
+
+def _with_etag(response: Response, out: AssetOut) -> AssetOut:
+    response.headers["ETag"] = etag(out.version)
+    return out
+
+
+def _matches(if_match: str, version: int) -> bool:
+    if if_match.strip() == "*":
+        return True
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    return etag(version) in tags
 
 
 @router.get(
@@ -49,33 +70,55 @@ async def list_assets(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Add an asset by hand (source=manual)",
-    responses=error_responses(409),
+    responses={201: {"headers": ETAG_HEADER}, **error_responses(409)},
 )
 async def create_asset(
-    body: AssetCreate, project: ProjectDep, session: SessionDep, storage: StorageDep
+    body: AssetCreate, project: ProjectDep, session: SessionDep, storage: StorageDep, response: Response
 ) -> AssetOut:
     asset = await service.create_manual(session, project, body)
-    return await service.read_asset(session, storage, project_id=project.id, asset_id=asset.id)
+    out = await service.read_asset(session, storage, project_id=project.id, asset_id=asset.id)
+    return _with_etag(response, out)
 
 
-@router.get("/{aid:uuid}", summary="One asset")
+@router.get("/{aid:uuid}", summary="One asset", responses={200: {"headers": ETAG_HEADER}})
 async def get_asset(
-    aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
+    aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep, response: Response
 ) -> AssetOut:
-    return await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+    out = await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+    return _with_etag(response, out)
 
 
 @router.patch(
     "/{aid:uuid}",
     summary="Edit an asset",
-    description="Send `version` to refuse the edit (409 `version_conflict`) if someone changed it meanwhile.",
-    responses=error_responses(409),
+    description="Refuse the edit if someone changed the asset since you read it: send the `ETag` you "
+    "read as `If-Match` (412 `precondition_failed`), or `version` in the body (409 `version_conflict`).",
+    responses={200: {"headers": ETAG_HEADER}, **error_responses(409, 412)},
 )
 async def patch_asset(
-    aid: uuid.UUID, body: AssetPatch, project: ProjectDep, session: SessionDep, storage: StorageDep
+    aid: uuid.UUID,
+    body: AssetPatch,
+    project: ProjectDep,
+    session: SessionDep,
+    storage: StorageDep,
+    response: Response,
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description="The asset's `ETag` as you read it, or `*`")
+    ] = None,
 ) -> AssetOut:
+    if if_match is not None:
+        # Locked: no edit can slip in between this check and the one below.
+        current = await service.require_asset(session, project, aid, for_update=True)
+        if not _matches(if_match, current.version):
+            raise AppError(
+                "The asset changed since you read it",
+                code="precondition_failed",
+                status=status.HTTP_412_PRECONDITION_FAILED,
+                details={"current_version": current.version, "etag": etag(current.version)},
+            )
     await service.patch_asset(session, project, aid, body)
-    return await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+    out = await service.read_asset(session, storage, project_id=project.id, asset_id=aid)
+    return _with_etag(response, out)
 
 
 @router.delete(

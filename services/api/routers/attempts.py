@@ -5,32 +5,93 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
 from services.api.errors import error_responses
-from services.api.jobs import JobsDep
+from services.api.jobs import JobsDep, RequestJobs
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
+from shared.attempts import repository as attempts_repo
 from shared.attempts import service, start
-from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut, GenerateIn
+from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut
+from shared.attempts.start import AttemptJobEnvelope, CapOutlook, GenerateRequest, OnCap
+from shared.db import after_commit
+from shared.jobs import events, idempotency
+from shared.jobs.batches import BatchEnvelope, batch_out
 from shared.jobs.schemas import JobEnvelope
+from shared.jobs.service import job_out
+from shared.models import Job, Project
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
+
+OnCapQuery = Annotated[
+    OnCap | None,
+    Query(
+        description="At the cap: `evict` the oldest unselected image (default), or `refuse` with 409 "
+        "`attempt_cap_reached` (now, or as the job's error if the carousel fills up meanwhile)"
+    ),
+]
+
+
+def _batch_location(batch_id: object) -> str:
+    return f"/v1/batches/{batch_id}"
 
 
 @router.post(
     "/generate-all",
     summary="Generate an image for every active asset that has none",
     description="`dry_run: true` answers 200 with the assets and the estimated cost and creates nothing; "
-    "otherwise 202 with one `image.generate` job per asset. 409 `style_required` without a style.",
-    responses={202: {"model": GenerateAllOut}, **error_responses(409)},
+    "otherwise 202 with one batch holding an `image.generate` job per asset, and `Location: "
+    "/v1/batches/{id}` (follow it there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with "
+    "`POST /v1/batches/{id}/cancel`). A repeat with the same `Idempotency-Key` answers the same batch. "
+    "409 `style_required` without a style.",
+    response_model=None,
+    responses={
+        200: {"model": GenerateAllOut, "description": "The dry run's plan"},
+        202: {"model": BatchEnvelope, "description": "The batch of jobs started"},
+        **error_responses(409),
+    },
 )
 async def generate_all(
     project: ProjectDep, jobs: JobsDep, body: GenerateAllIn | None = None
-) -> GenerateAllOut:
-    out = await start.generate_all(jobs, project=project, dry_run=bool(body and body.dry_run))
-    return jobs.answer(out, status=status.HTTP_200_OK if out.dry_run else status.HTTP_202_ACCEPTED)
+) -> GenerateAllOut | BatchEnvelope:
+    out, batch = await start.generate_all(jobs, project=project, dry_run=bool(body and body.dry_run))
+    if batch is None:
+        return jobs.answer(out, status=status.HTTP_200_OK)
+    envelope = BatchEnvelope(batch=batch_out(batch, jobs.started))
+    return _answer_with_location(jobs, envelope, _batch_location(batch.id))
+
+
+def _answer_with_location(jobs: RequestJobs, body: BatchEnvelope, location: str) -> BatchEnvelope:
+    """A 202 whose Location is not a job's: set it, and keep it in the answer replayed for a repeated
+    Idempotency-Key (``jobs.answer`` only knows job locations)."""
+    jobs.answer(body, status=status.HTTP_202_ACCEPTED)
+    jobs.response.headers["Location"] = location
+    jobs.answer_given = idempotency.Answer(status.HTTP_202_ACCEPTED, body.model_dump(mode="json"), location)
+    return body
+
+
+def _accepted(jobs: RequestJobs, job: Job, outlook: CapOutlook) -> AttemptJobEnvelope:
+    """202 + Location of the job, remembered for Idempotency-Key repeats with its eviction outlook."""
+    envelope = AttemptJobEnvelope(job=job_out(job), eviction=outlook)
+    return jobs.answer(envelope, status=status.HTTP_202_ACCEPTED, job=job)
+
+
+def _publish_carousel(
+    session: AsyncSession, request: Request, project: Project, change: str, aid: uuid.UUID, tid: uuid.UUID
+) -> None:
+    """After the request's commit, tell the project's event stream (open pages) what changed."""
+    data = {
+        "change": change,
+        "project_id": str(project.id),
+        "asset_id": str(aid),
+        "attempt_id": str(tid),
+        "evicted": [],
+    }
+    redis = request.app.state.arq
+    after_commit(session, lambda: events.publish_project(redis, project.id, "attempt", data))
 
 
 @router.get("/{aid:uuid}/attempts", summary="The asset's images, newest first, with signed URLs")
@@ -45,14 +106,22 @@ async def list_attempts(
     status_code=status.HTTP_202_ACCEPTED,
     summary="Generate an image (job)",
     responses=error_responses(409),
-    description="The new image becomes selected; at the cap the oldest unselected one is evicted. "
-    "`view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.",
+    description="The new image becomes selected; at the cap the oldest unselected one is evicted, and "
+    "`eviction.evicts` says which, before it happens. `on_cap: refuse` (body or query) answers 409 "
+    "`attempt_cap_reached` instead. `view` is for characters only (422 `view_not_allowed`). 409 "
+    "`style_required` without a style.",
 )
 async def generate(
-    aid: uuid.UUID, project: ProjectDep, jobs: JobsDep, body: GenerateIn | None = None
-) -> JobEnvelope:
+    aid: uuid.UUID,
+    project: ProjectDep,
+    jobs: JobsDep,
+    on_cap: OnCapQuery = None,
+    body: GenerateRequest | None = None,
+) -> AttemptJobEnvelope:
     view = body.view if body else None
-    return jobs.accepted(await start.start_generation(jobs, project=project, asset_id=aid, view=view))
+    policy: OnCap = "refuse" if "refuse" in (on_cap, body.on_cap if body else None) else "evict"
+    job, outlook = await start.start_generation(jobs, project=project, asset_id=aid, view=view, on_cap=policy)
+    return _accepted(jobs, job, outlook)
 
 
 @router.post(
@@ -61,8 +130,11 @@ async def generate(
     summary="Upload an image (job)",
     responses=error_responses(409, 415),
     description="PNG, JPEG or WebP, recognised from the content (415 `unsupported_image`), at most "
-    "`max_upload_bytes` (413). The job decodes it safely, strips metadata and adds it as an attempt; "
-    "a corrupt file or a decompression bomb fails the job with `corrupt_image` / `decompression_bomb`.",
+    "`max_upload_bytes` (413 `image_too_large`). The header is read at once: more pixels than "
+    "`upload_max_pixels` is 413 `decompression_bomb`, an unreadable header 422 `corrupt_image`, and "
+    "nothing is stored. The job decodes it safely, strips metadata and adds it as the selected image; "
+    "`eviction.evicts` says which image that removes at the cap (`?on_cap=refuse`: 409 "
+    "`attempt_cap_reached` instead).",
 )
 async def upload(
     aid: uuid.UUID,
@@ -70,10 +142,14 @@ async def upload(
     jobs: JobsDep,
     storage: StorageDep,
     file: Annotated[UploadFile, File(description="The image file")],
-) -> JobEnvelope:
+    on_cap: OnCapQuery = None,
+) -> AttemptJobEnvelope:
     # One byte over the limit is enough to know it is over: never read more than that.
     data = await file.read(jobs.settings.max_upload_bytes + 1)
-    return jobs.accepted(await start.start_upload(jobs, storage, project=project, asset_id=aid, data=data))
+    job, outlook = await start.start_upload(
+        jobs, storage, project=project, asset_id=aid, data=data, on_cap=on_cap or "evict"
+    )
+    return _accepted(jobs, job, outlook)
 
 
 @router.post(
@@ -88,8 +164,13 @@ async def select_attempt(
     session: SessionDep,
     storage: StorageDep,
     settings: SettingsDep,
+    request: Request,
 ) -> AttemptList:
+    was = await attempts_repo.get(session, asset_id=aid, attempt_id=tid)
+    was_selected = was is not None and was.selected
     await service.select_attempt(session, project, aid, tid)
+    if not was_selected:
+        _publish_carousel(session, request, project, "selected", aid, tid)
     return await service.list_attempts(session, storage, project, aid, cap=settings.attempt_cap)
 
 
@@ -101,9 +182,15 @@ async def select_attempt(
     responses=error_responses(409),
 )
 async def delete_attempt(
-    aid: uuid.UUID, tid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
+    aid: uuid.UUID,
+    tid: uuid.UUID,
+    project: ProjectDep,
+    session: SessionDep,
+    storage: StorageDep,
+    request: Request,
 ) -> Response:
     await service.delete_attempt(session, storage, project, aid, tid)
+    _publish_carousel(session, request, project, "deleted", aid, tid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,22 +4,58 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, status
-from pydantic import ConfigDict
+from fastapi import APIRouter, Depends, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette.sse import EventSourceResponse
 
-from services.api.deps import CurrentUser, SessionDep
+from services.api.deps import CurrentUser, ProjectDep, SessionDep
+from services.api.errors import error_responses
 from services.api.jobs import JobsDep
+from services.api.routers.events import EventsAuthDep, EventStream, JobEventData
+from shared.common import Page, PageParams, page_params
+from shared.errors import NotFound
 from shared.jobs import events
+from shared.jobs.kinds import JobStatus, KindName
 from shared.jobs.schemas import JobEnvelope, JobOut
 from shared.jobs.service import cancel_job, get_owned_job, job_event, job_out
 from shared.jobs.tasks import NoopPayload, noop
 from shared.models import TERMINAL_STATUSES, Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+project_router = APIRouter(prefix="/v1/projects/{pid}", tags=["jobs"])
+
+
+@project_router.get(
+    "/jobs",
+    summary="The project's jobs, newest first",
+    description="What is running, what failed: filter with `status` and `kind`, page with `limit` and "
+    "`offset`. Follow them live with `GET /v1/projects/{pid}/events`.",
+)
+async def list_project_jobs(
+    project: ProjectDep,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    status_: Annotated[JobStatus | None, Query(alias="status", description="Only jobs in this state")] = None,
+    kind: Annotated[KindName | None, Query(description="Only jobs of this kind")] = None,
+) -> Page[JobOut]:
+    where = [Job.project_id == project.id]
+    if status_ is not None:
+        where.append(Job.status == status_)
+    if kind is not None:
+        where.append(Job.kind == kind)
+    total = await session.scalar(select(func.count()).select_from(Job).where(*where))
+    rows = await session.scalars(
+        select(Job)
+        .where(*where)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(items=[job_out(j) for j in rows], total=total or 0, limit=page.limit, offset=page.offset)
 
 
 class PingIn(NoopPayload):
@@ -51,15 +87,47 @@ async def ping(jobs: JobsDep, body: PingIn | None = None) -> JobEnvelope:
     return jobs.accepted(await jobs.start(noop, project=None, payload=payload))
 
 
+class JobStreamEvent(BaseModel):
+    """One Server-Sent Event of ``GET /v1/jobs/{jid}/events`` (SSE fields event and data)."""
+
+    event: Literal["state", "progress"] = Field(
+        description="`state` for the first event and every status change, `progress` while running"
+    )
+    data: JobEventData
+
+
+JOB_STREAM_DESCRIPTION = """\
+Server-Sent Events (`text/event-stream`) of one job: first its current state (`event: state`), then
+progress reports (`event: progress`) and status changes (`event: state`), until it ends
+(`succeeded`, `failed` or `cancelled`: the last event carries its `result` or `error`), then the
+stream closes. The `data:` field is JSON: `{id, kind, project_id, status, progress, message,
+result?, error?}`.
+
+Every (re)connection starts with the job's current state, so a reconnecting browser catches up by
+itself. From a browser, open it with a token (`EventSource` cannot send `Authorization`):
+`POST /v1/jobs/{jid}/events/token` (or the project's token) answers `url`, ready for
+`new EventSource(base + url)`. A finished job's stream sends its final state and ends, so close
+the `EventSource` on a final state to keep the browser from reopening it.
+"""
+
+
 @router.get(
     "/{jid:uuid}/events",
     summary="Server-Sent Events: state changes and progress until the job ends",
-    response_class=EventSourceResponse,
+    description=JOB_STREAM_DESCRIPTION,
+    response_class=EventStream,
+    responses={
+        200: {"model": JobStreamEvent, "description": "Events until the job ends"},
+        **error_responses(401),
+    },
 )
 async def job_events(
-    jid: uuid.UUID, user: CurrentUser, session: SessionDep, request: Request
+    jid: uuid.UUID, auth: EventsAuthDep, session: SessionDep, request: Request
 ) -> EventSourceResponse:
-    await get_owned_job(session, job_id=jid, owner_id=user)  # 404 before the stream starts
+    # 404 before the stream starts: not the caller's, or outside the events token's job or project.
+    job = await session.get(Job, jid)
+    if job is None or job.owner_id != auth.owner_for(project_id=job.project_id, job_id=jid):
+        raise NotFound("Job not found")
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
     return EventSourceResponse(_stream(request, sessions, jid), ping=15)
 
