@@ -3,7 +3,7 @@
  * put a script, start the preview (pass 1), follow the job's events, then read the entities found.
  * `make client-check` type-checks this file, so it breaks the build when the API changes under it.
  */
-import { createFilmAssetsClient, followJob, type Job } from "../src/index";
+import { createFilmAssetsClient, followJob, jobEventsUrl, type Job } from "../src/index";
 
 const SCRIPT = `Title: Night Shift
 
@@ -44,10 +44,10 @@ export async function firstFlow(baseUrl: string, token: string): Promise<string[
   if (!started.data) throw new Error(started.error?.error.message ?? "could not start the preview");
   const job: Job = started.data.job;
 
-  const last = await followJob(`${baseUrl}/v1/jobs/${job.id}/events`, (event) => {
-    console.log(`${event.status} ${Math.round(event.progress * 100)}% ${event.message ?? ""}`);
+  const last = await followJob(await jobEventsUrl(api, baseUrl, job.id), (event) => {
+    console.log(`${event.status} ${Math.round((event.progress ?? 0) * 100)}% ${event.message ?? ""}`);
   });
-  if (last.status !== "succeeded") throw new Error(`preview ${last.status}: ${last.error?.message}`);
+  if (last.status !== "succeeded") throw new Error(`preview ${last.status}: ${JSON.stringify(last.error)}`);
 
   const preview = await api.GET("/v1/projects/{pid}/extract/preview", { params: { path: { pid } } });
   return (preview.data?.entities ?? []).map((e) => `${e.type}: ${e.name}`);

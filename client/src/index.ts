@@ -49,17 +49,24 @@ export function createFilmAssetsClient(options: ClientOptions): FilmAssetsClient
 }
 
 /**
- * One Server-Sent Event of `GET /v1/jobs/{jid}/events`: the job's state (`event: state`) or its
- * progress while it runs (`event: progress`). The stream ends after a terminal state.
+ * The `data` of one Server-Sent Event of `GET /v1/jobs/{jid}/events`: the job's state (`event:
+ * state`) or its progress while it runs (`event: progress`). The stream ends after a final state.
  */
-export type JobEvent = Pick<Job, "id" | "kind" | "project_id" | "status" | "progress" | "message" | "result"> & {
-  error: Job["error"];
-};
+export type JobEvent = Schemas["JobEventData"];
 
 /**
- * Follow a job's events until it ends; resolves with the last event. `url` is the job's events URL
- * as the API hands it out (it carries its own short-lived credentials: an `EventSource` cannot send
- * an `Authorization` header).
+ * The URL a browser's `EventSource` opens to follow one job: it carries a short-lived token scoped
+ * to that job, asked for with the bearer token (an `EventSource` cannot send `Authorization`).
+ */
+export async function jobEventsUrl(api: FilmAssetsClient, baseUrl: string, jobId: string): Promise<string> {
+  const { data, error } = await api.POST("/v1/jobs/{jid}/events/token", { params: { path: { jid: jobId } } });
+  if (!data) throw new Error(error?.error.message ?? `no events token for job ${jobId}`);
+  return `${baseUrl}${data.url}`;
+}
+
+/**
+ * Follow a job's events until it ends; resolves with the last event. `url` comes from
+ * `jobEventsUrl` (or a project's events token: it opens the events of any job of the project).
  */
 export function followJob(url: string, onEvent?: (event: JobEvent) => void): Promise<JobEvent> {
   return new Promise((resolve, reject) => {

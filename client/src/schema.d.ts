@@ -294,7 +294,7 @@ export interface paths {
         put?: never;
         /**
          * Generate an image for every active asset that has none
-         * @description `dry_run: true` answers 200 with the assets and the estimated cost and creates nothing; otherwise 202 with one `image.generate` job per asset. 409 `style_required` without a style.
+         * @description `dry_run: true` answers 200 with the assets and the estimated cost and creates nothing; otherwise 202 with one batch holding an `image.generate` job per asset, and `Location: /v1/batches/{id}` (follow it there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST /v1/batches/{id}/cancel`). A repeat with the same `Idempotency-Key` answers the same batch. 409 `style_required` without a style.
          */
         post: operations["generate_all_v1_projects__pid__assets_generate_all_post"];
         delete?: never;
@@ -331,7 +331,7 @@ export interface paths {
         put?: never;
         /**
          * Generate an image (job)
-         * @description The new image becomes selected; at the cap the oldest unselected one is evicted. `view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.
+         * @description The new image becomes selected; at the cap the oldest unselected one is evicted, and `eviction.evicts` says which, before it happens. `on_cap: refuse` (body or query) answers 409 `attempt_cap_reached` instead. `view` is for characters only (422 `view_not_allowed`). 409 `style_required` without a style.
          */
         post: operations["generate_v1_projects__pid__assets__aid__attempts_generate_post"];
         delete?: never;
@@ -351,7 +351,7 @@ export interface paths {
         put?: never;
         /**
          * Upload an image (job)
-         * @description PNG, JPEG or WebP, recognised from the content (415 `unsupported_image`), at most `max_upload_bytes` (413). The job decodes it safely, strips metadata and adds it as an attempt; a corrupt file or a decompression bomb fails the job with `corrupt_image` / `decompression_bomb`.
+         * @description PNG, JPEG or WebP, recognised from the content (415 `unsupported_image`), at most `max_upload_bytes` (413 `image_too_large`). The header is read at once: more pixels than `upload_max_pixels` is 413 `decompression_bomb`, an unreadable header 422 `corrupt_image`, and nothing is stored. The job decodes it safely, strips metadata and adds it as the selected image; `eviction.evicts` says which image that removes at the cap (`?on_cap=refuse`: 409 `attempt_cap_reached` instead).
          */
         post: operations["upload_v1_projects__pid__assets__aid__attempts_upload_post"];
         delete?: never;
@@ -475,7 +475,7 @@ export interface paths {
         head?: never;
         /**
          * Edit an asset
-         * @description Send `version` to refuse the edit (409 `version_conflict`) if someone changed it meanwhile.
+         * @description Refuse the edit if someone changed the asset since you read it: send the `ETag` you read as `If-Match` (412 `precondition_failed`), or `version` in the body (409 `version_conflict`).
          */
         patch: operations["patch_asset_v1_projects__pid__assets__aid__patch"];
         trace?: never;
@@ -667,7 +667,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Server-Sent Events: state changes and progress until the job ends */
+        /**
+         * Server-Sent Events: state changes and progress until the job ends
+         * @description Server-Sent Events (`text/event-stream`) of one job: first its current state (`event: state`), then
+         *     progress reports (`event: progress`) and status changes (`event: state`), until it ends
+         *     (`succeeded`, `failed` or `cancelled`: the last event carries its `result` or `error`), then the
+         *     stream closes. The `data:` field is JSON: `{id, kind, project_id, status, progress, message,
+         *     result?, error?}`.
+         *
+         *     Every (re)connection starts with the job's current state, so a reconnecting browser catches up by
+         *     itself. From a browser, open it with a token (`EventSource` cannot send `Authorization`):
+         *     `POST /v1/jobs/{jid}/events/token` (or the project's token) answers `url`, ready for
+         *     `new EventSource(base + url)`. A finished job's stream sends its final state and ends, so close
+         *     the `EventSource` on a final state to keep the browser from reopening it.
+         */
         get: operations["job_events_v1_jobs__jid__events_get"];
         put?: never;
         post?: never;
@@ -1144,6 +1157,153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{pid}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The project's jobs, newest first
+         * @description What is running, what failed: filter with `status` and `kind`, page with `limit` and `offset`. Follow them live with `GET /v1/projects/{pid}/events`.
+         */
+        get: operations["list_project_jobs_v1_projects__pid__jobs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{bid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A batch: its jobs, counts by status and aggregate progress
+         * @description Follow its jobs live with `GET /v1/projects/{pid}/events` (each job event names its job id, and `jobs` lists the batch's ids), or poll this.
+         */
+        get: operations["get_batch_v1_batches__bid__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{bid}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel every queued or running job of the batch
+         * @description Running jobs discard what they compute; finished jobs stay as they are. Cancelling twice is harmless.
+         */
+        post: operations["cancel_v1_batches__bid__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/events/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived token to follow the project's events from a browser
+         * @description Answers a token for `GET /v1/projects/{pid}/events?token=...` (and the events of any job of the project), valid `events_token_ttl_s` (5 min by default). The token only opens events streams; a stream already open keeps going after it expires.
+         */
+        post: operations["project_events_token_v1_projects__pid__events_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{jid}/events/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived token to follow one job's events from a browser
+         * @description Answers a token for `GET /v1/jobs/{jid}/events?token=...`, valid `events_token_ttl_s`.
+         */
+        post: operations["job_events_token_v1_jobs__jid__events_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{pid}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Server-Sent Events: every job event and carousel change of the project
+         * @description Server-Sent Events (`text/event-stream`) of everything that happens in the project: every state
+         *     change and progress report of its jobs (`event: job`) and every carousel change (`event: attempt`).
+         *     The stream never ends by itself; it sends a comment every 15 s to keep proxies from closing it.
+         *
+         *     Open it from a browser with a token (`EventSource` cannot send `Authorization`):
+         *
+         *     ```js
+         *     const {url} = await api.post(`/v1/projects/${pid}/events/token`)   // bearer token here
+         *     const es = new EventSource(base + url)
+         *     es.addEventListener("job", (e) => update(JSON.parse(e.data)))
+         *     es.addEventListener("attempt", (e) => refreshCarousel(JSON.parse(e.data).asset_id))
+         *     es.addEventListener("reset", () => refetchEverything())
+         *     ```
+         *
+         *     Events (the `data:` field is JSON):
+         *
+         *     * `ready` first: `{project_id, resumed}`.
+         *     * `job`: `{id, kind, project_id, status, progress, message, result?, error?}`, the same shape as
+         *       `GET /v1/jobs/{id}/events`.
+         *     * `attempt`: `{change: added|selected|deleted, project_id, asset_id, attempt_id, attempt_number?,
+         *       evicted: [...], job_id?}`.
+         *     * `reset`: `{reason}`; the events after `Last-Event-ID` are no longer kept (the last 1000 events of
+         *       a project are): refetch, then keep listening.
+         *
+         *     Every `job` and `attempt` event has an SSE `id`. A browser reconnecting after a drop sends it back as
+         *     `Last-Event-ID` by itself and gets what it missed; a new page can pass `?last_event_id=`. An expired
+         *     token makes the reconnect fail with 401: ask for a new token and open a new `EventSource` with
+         *     `?last_event_id=` set to the last id seen.
+         */
+        get: operations["project_events_v1_projects__pid__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1427,6 +1587,50 @@ export interface components {
              */
             version?: number | null;
         };
+        /** AttemptEventData */
+        AttemptEventData: {
+            /**
+             * Change
+             * @description `added` by a generation or an upload (it is then the selected image), `selected` by the user, `deleted` by the user
+             * @enum {string}
+             */
+            change: "added" | "selected" | "deleted";
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Asset Id
+             * Format: uuid
+             */
+            asset_id: string;
+            /**
+             * Attempt Id
+             * Format: uuid
+             */
+            attempt_id: string;
+            /**
+             * Attempt Number
+             * @description On `added`
+             */
+            attempt_number?: number | null;
+            /**
+             * Evicted
+             * @description On `added`: images removed to stay at the cap
+             */
+            evicted?: string[];
+            /**
+             * Job Id
+             * @description On `added`: the job that made it
+             */
+            job_id?: string | null;
+        };
+        /** AttemptJobEnvelope */
+        AttemptJobEnvelope: {
+            job: components["schemas"]["JobOut"];
+            eviction: components["schemas"]["CapOutlook"];
+        };
         /**
          * AttemptList
          * @example {
@@ -1609,6 +1813,80 @@ export interface components {
              */
             created_at: string;
         };
+        /** BatchEnvelope */
+        BatchEnvelope: {
+            batch: components["schemas"]["BatchOut"];
+        };
+        /** BatchOut */
+        BatchOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Kind
+             * @description The bulk action that started the batch
+             * @constant
+             */
+            kind: "generate-all";
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Status
+             * @description `queued` while no job has started, `running` while any job is queued or running, then `succeeded` (all succeeded), `failed` (any failed) or `cancelled` (any cancelled, none failed). An empty batch is `succeeded`.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * Total
+             * @description Jobs in the batch
+             */
+            total: number;
+            /**
+             * Counts
+             * @description Jobs by status; every status is present, zeros included
+             * @example {
+             *       "cancelled": 0,
+             *       "failed": 0,
+             *       "queued": 3,
+             *       "running": 1,
+             *       "succeeded": 7
+             *     }
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Progress
+             * @description 0.0 to 1.0: finished jobs count 1, running ones their progress
+             */
+            progress: number;
+            /**
+             * Message
+             * @description Where the batch stands, for a person
+             * @example 7 of 11 done
+             */
+            message: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Cancelled At
+             * @description When POST /v1/batches/{id}/cancel was called
+             */
+            cancelled_at: string | null;
+            /**
+             * Jobs
+             * @description Oldest first
+             */
+            jobs: components["schemas"]["JobOut"][];
+        };
         /**
          * Blocker
          * @example {
@@ -1745,6 +2023,32 @@ export interface components {
              * @description New side (null clears it)
              */
             side?: ("front" | "three-quarter" | "profile" | "back") | null;
+        };
+        /**
+         * CapOutlook
+         * @description What the new image will do to the carousel, computed when the job is accepted.
+         */
+        CapOutlook: {
+            /**
+             * Cap
+             * @description At most this many images are kept per asset
+             */
+            cap: number;
+            /**
+             * Attempts
+             * @description Images the asset has now
+             */
+            attempts: number;
+            /**
+             * Pending
+             * @description Other image jobs of this asset queued or running before this one
+             */
+            pending: number;
+            /**
+             * Evicts
+             * @description The images this job will remove to stay at the cap (oldest unselected first), if nothing else changes the carousel first; empty: none. Pending jobs may add images that it would evict too; those are not known yet and not listed.
+             */
+            evicts: components["schemas"]["EvictedImage"][];
         };
         /**
          * CapsuleCreate
@@ -1961,6 +2265,12 @@ export interface components {
              * @description Defaults to the latest preview
              */
             preview_job_id?: string | null;
+            /**
+             * Economy
+             * @description Describe through the provider's batch API at half the price; the descriptions arrive later (minutes, at most 24 hours) and the job says it is waiting meanwhile
+             * @default false
+             */
+            economy?: boolean;
         };
         /**
          * ConfirmOut
@@ -2291,6 +2601,39 @@ export interface components {
             /** Details */
             details?: unknown;
         };
+        /** EventsTokenOut */
+        EventsTokenOut: {
+            /**
+             * Token
+             * @description Pass as `?token=`; good for opening (or reopening) the stream until `expires_at`, for this project or job only
+             */
+            token: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Url
+             * @description The stream's path with the token, ready for `new EventSource(base + url)`
+             */
+            url: string;
+        };
+        /** EvictedImage */
+        EvictedImage: {
+            /**
+             * Attempt Id
+             * Format: uuid
+             */
+            attempt_id: string;
+            /** Attempt Number */
+            attempt_number: number;
+            /**
+             * Selected
+             * @description Only ever true when the cap is 1
+             */
+            selected: boolean;
+        };
         /**
          * GenerateAllIn
          * @example {
@@ -2386,17 +2729,24 @@ export interface components {
             jobs?: components["schemas"]["JobOut"][];
         };
         /**
-         * GenerateIn
+         * GenerateRequest
          * @example {
          *       "view": "three-quarter"
          *     }
          */
-        GenerateIn: {
+        GenerateRequest: {
             /**
              * View
              * @description Characters only: the angle to draw
              */
             view?: ("front" | "side" | "three-quarter" | "back") | null;
+            /**
+             * On Cap
+             * @description At the cap: `evict` the oldest unselected image (default) or `refuse` with 409 `attempt_cap_reached`, now or when the image is ready
+             * @default evict
+             * @enum {string}
+             */
+            on_cap?: "evict" | "refuse";
         };
         /**
          * ImageRef
@@ -2947,6 +3297,51 @@ export interface components {
              */
             details?: unknown;
         };
+        /** JobEventData */
+        JobEventData: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The job's id
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "scene_image.generate" | "scene_image.upload" | "storage.sweep";
+            /** Project Id */
+            project_id: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * Progress
+             * @description 0.0 to 1.0, when the event reports it
+             */
+            progress?: number | null;
+            /**
+             * Message
+             * @description What the job is doing now, for a person
+             */
+            message?: string | null;
+            /**
+             * Result
+             * @description On `succeeded`: the kind's result
+             */
+            result?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Error
+             * @description On `failed`: `{code, message, details}`; on a retry, why
+             */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /**
          * JobOut
          * @example {
@@ -3028,6 +3423,11 @@ export interface components {
              */
             project_id: string | null;
             /**
+             * Batch Id
+             * @description The batch that started it, if any
+             */
+            batch_id?: string | null;
+            /**
              * Result
              * @description The kind's result once it succeeded
              */
@@ -3059,6 +3459,19 @@ export interface components {
              * @description When it reached a final status
              */
             finished_at: string | null;
+        };
+        /**
+         * JobStreamEvent
+         * @description One Server-Sent Event of ``GET /v1/jobs/{jid}/events`` (SSE fields event and data).
+         */
+        JobStreamEvent: {
+            /**
+             * Event
+             * @description `state` for the first event and every status change, `progress` while running
+             * @enum {string}
+             */
+            event: "state" | "progress";
+            data: components["schemas"]["JobEventData"];
         };
         /** KindCost */
         KindCost: {
@@ -3198,6 +3611,17 @@ export interface components {
         Page_AssetOut_: {
             /** Items */
             items: components["schemas"]["AssetOut"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** Page[JobOut] */
+        Page_JobOut_: {
+            /** Items */
+            items: components["schemas"]["JobOut"][];
             /** Total */
             total: number;
             /** Limit */
@@ -3461,6 +3885,17 @@ export interface components {
              */
             image_url: string | null;
         };
+        /** ProjectAttemptEvent */
+        ProjectAttemptEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "attempt";
+            /** Id */
+            id: string;
+            data: components["schemas"]["AttemptEventData"];
+        };
         /**
          * ProjectCreate
          * @example {
@@ -3481,6 +3916,20 @@ export interface components {
              * @enum {string}
              */
             aspect_ratio?: "16:9" | "9:16" | "1:1" | "4:3" | "2.35:1";
+        };
+        /** ProjectJobEvent */
+        ProjectJobEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "job";
+            /**
+             * Id
+             * @description Stream id, e.g. `1764513600000-0`; send it back as Last-Event-ID
+             */
+            id: string;
+            data: components["schemas"]["JobEventData"];
         };
         /**
          * ProjectOut
@@ -3563,6 +4012,39 @@ export interface components {
              */
             aspect_ratio?: ("16:9" | "9:16" | "1:1" | "4:3" | "2.35:1") | null;
         };
+        /** ProjectReadyEvent */
+        ProjectReadyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "ready";
+            /**
+             * Id
+             * @description The stream position the page starts from (absent: none yet)
+             */
+            id: string | null;
+            data: components["schemas"]["ReadyEventData"];
+        };
+        /** ProjectResetEvent */
+        ProjectResetEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event: "reset";
+            /** Id */
+            id: string | null;
+            data: components["schemas"]["ResetEventData"];
+        };
+        /**
+         * ProjectStreamEvent
+         * @description One Server-Sent Event of ``GET /v1/projects/{pid}/events`` (SSE fields event, id, data).
+         */
+        ProjectStreamEvent: {
+            /** Message */
+            message: components["schemas"]["ProjectReadyEvent"] | components["schemas"]["ProjectResetEvent"] | components["schemas"]["ProjectJobEvent"] | components["schemas"]["ProjectAttemptEvent"];
+        };
         /**
          * Readiness
          * @example {
@@ -3638,6 +4120,19 @@ export interface components {
              * @description Instances whose scene is gone from the current script
              */
             stale: components["schemas"]["StaleInstance"][];
+        };
+        /** ReadyEventData */
+        ReadyEventData: {
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Resumed
+             * @description True when the stream continues after the client's Last-Event-ID
+             */
+            resumed: boolean;
         };
         /**
          * ReferenceChain
@@ -3771,6 +4266,14 @@ export interface components {
             fixed: components["schemas"]["BrokenLink"][];
             /** @description The timeline after the repair */
             timeline: components["schemas"]["Timeline"];
+        };
+        /** ResetEventData */
+        ResetEventData: {
+            /**
+             * Reason
+             * @description The events after the client's Last-Event-ID are no longer kept: refetch what the page shows (jobs, carousels), then keep listening
+             */
+            reason: string;
         };
         /** RestoreOut */
         RestoreOut: {
@@ -6196,7 +6699,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The dry run's plan */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6205,13 +6708,13 @@ export interface operations {
                     "application/json": components["schemas"]["GenerateAllOut"];
                 };
             };
-            /** @description Accepted */
+            /** @description The batch of jobs started */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GenerateAllOut"];
+                    "application/json": components["schemas"]["BatchEnvelope"];
                 };
             };
             /** @description Malformed request body */
@@ -6323,7 +6826,10 @@ export interface operations {
     };
     generate_v1_projects__pid__assets__aid__attempts_generate_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At the cap: `evict` the oldest unselected image (default), or `refuse` with 409 `attempt_cap_reached` (now, or as the job's error if the carousel fills up meanwhile) */
+                on_cap?: ("evict" | "refuse") | null;
+            };
             header?: {
                 /** @description Repeat a request safely: the same key on the same path answers the first answer again without doing the work twice. 1-200 visible ASCII characters. */
                 "Idempotency-Key"?: string | null;
@@ -6337,7 +6843,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["GenerateIn"] | null;
+                "application/json": components["schemas"]["GenerateRequest"] | null;
             };
         };
         responses: {
@@ -6347,7 +6853,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobEnvelope"];
+                    "application/json": components["schemas"]["AttemptJobEnvelope"];
                 };
             };
             /** @description Malformed request body */
@@ -6408,7 +6914,10 @@ export interface operations {
     };
     upload_v1_projects__pid__assets__aid__attempts_upload_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description At the cap: `evict` the oldest unselected image (default), or `refuse` with 409 `attempt_cap_reached` (now, or as the job's error if the carousel fills up meanwhile) */
+                on_cap?: ("evict" | "refuse") | null;
+            };
             header?: {
                 /** @description Repeat a request safely: the same key on the same path answers the first answer again without doing the work twice. 1-200 visible ASCII characters. */
                 "Idempotency-Key"?: string | null;
@@ -6432,7 +6941,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobEnvelope"];
+                    "application/json": components["schemas"]["AttemptJobEnvelope"];
                 };
             };
             /** @description Malformed request body */
@@ -6860,6 +7369,8 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description The asset's version, for `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6938,6 +7449,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The asset's version, for `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7034,7 +7547,10 @@ export interface operations {
     patch_asset_v1_projects__pid__assets__aid__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The asset's `ETag` as you read it, or `*` */
+                "If-Match"?: string | null;
+            };
             path: {
                 aid: string;
                 /** @description Project id */
@@ -7051,6 +7567,8 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The asset's version, for `If-Match` */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7086,6 +7604,15 @@ export interface operations {
             };
             /** @description Conflict with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `If-Match` does not match the current ETag */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7787,7 +8314,10 @@ export interface operations {
     };
     job_events_v1_jobs__jid__events_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A short-lived events token from `POST .../events/token`, for `EventSource` (which cannot send Authorization). Never a bearer token. */
+                token?: string | null;
+            };
             header?: never;
             path: {
                 jid: string;
@@ -7796,12 +8326,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Events until the job ends */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": components["schemas"]["JobStreamEvent"];
+                };
             };
             /** @description Missing or invalid token */
             401: {
@@ -9596,6 +10128,358 @@ export interface operations {
             };
             /** @description Validation error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_project_jobs_v1_projects__pid__jobs_get: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this state */
+                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled") | null;
+                /** @description Only jobs of this kind */
+                kind?: ("noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "scene_image.generate" | "scene_image.upload" | "storage.sweep") | null;
+                /** @description Page size: `page_size_default` if absent; `page_size_max` at most */
+                limit?: number | null;
+                /** @description Items to skip */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_JobOut_"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_batch_v1_batches__bid__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Batch id */
+                bid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchEnvelope"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_v1_batches__bid__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Batch id */
+                bid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchEnvelope"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    project_events_token_v1_projects__pid__events_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsTokenOut"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    job_events_token_v1_jobs__jid__events_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsTokenOut"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    project_events_v1_projects__pid__events_get: {
+        parameters: {
+            query?: {
+                /** @description Resume after this event id (for a new EventSource) */
+                last_event_id?: string | null;
+                /** @description A short-lived events token from `POST .../events/token`, for `EventSource` (which cannot send Authorization). Never a bearer token. */
+                token?: string | null;
+            };
+            header?: {
+                /** @description Resume after this event (browsers send it on reconnect) */
+                "Last-Event-ID"?: string | null;
+            };
+            path: {
+                /** @description Project id */
+                pid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An endless event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["ProjectStreamEvent"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found, or not yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A dependency is down */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 # filled, so the lists can only shrink.
 UNDESCRIBED_SCHEMAS_ELSEWHERE = {
     "Page_AssetOut_": "shared/common.py (Page[T])",
+    "Page_JobOut_": "shared/common.py (Page[T])",
     "Page_LibraryAssetOut_": "shared/common.py (Page[T])",
     "Page_ProjectOut_": "shared/common.py (Page[T])",
     "CostsOut": "shared/costs.py",
@@ -29,6 +30,20 @@ UNDESCRIBED_SCHEMAS_ELSEWHERE = {
     "CloneIn": "services/api/routers/assets.py",
     "MergeIn": "services/api/routers/assets.py",
     "RestoreOut": "services/api/routers/assets.py",
+    "AttemptJobEnvelope": "shared/attempts/start.py",
+    "EvictedImage": "shared/attempts/start.py",
+    "BatchOut": "shared/jobs/batches.py",
+    "BatchEnvelope": "shared/jobs/batches.py",
+    "JobStreamEvent": "services/api/routers/jobs.py",
+    "JobEventData": "services/api/routers/events.py",
+    "AttemptEventData": "services/api/routers/events.py",
+    "ReadyEventData": "services/api/routers/events.py",
+    "ProjectJobEvent": "services/api/routers/events.py",
+    "ProjectAttemptEvent": "services/api/routers/events.py",
+    "ProjectReadyEvent": "services/api/routers/events.py",
+    "ProjectResetEvent": "services/api/routers/events.py",
+    "ProjectStreamEvent": "services/api/routers/events.py",
+    "EventsTokenOut": "services/api/routers/events.py",
 }
 NO_EXAMPLE_ELSEWHERE = {
     ("get /healthz", "200"): "services/api/routers/health.py",
@@ -46,6 +61,14 @@ NO_EXAMPLE_ELSEWHERE = {
     ("post /v1/projects/{pid}/assets/clone", "request"): "services/api/routers/assets.py",
     ("post /v1/projects/{pid}/assets/{aid}/attempts/upload", "request"): "services/api/routers/attempts.py",
     ("post /v1/jobs/ping", "request"): "services/api/routers/jobs.py",
+    ("get /v1/projects/{pid}/jobs", "200"): "shared/common.py (Page[T])",
+    ("post /v1/projects/{pid}/assets/{aid}/attempts/upload", "202"): "shared/attempts/start.py",
+    ("post /v1/projects/{pid}/assets/{aid}/attempts/generate", "202"): "shared/attempts/start.py",
+    ("post /v1/projects/{pid}/assets/generate-all", "202"): "shared/jobs/batches.py",
+    ("get /v1/batches/{bid}", "200"): "shared/jobs/batches.py",
+    ("post /v1/batches/{bid}/cancel", "200"): "shared/jobs/batches.py",
+    ("post /v1/projects/{pid}/events/token", "200"): "services/api/routers/events.py",
+    ("post /v1/jobs/{jid}/events/token", "200"): "services/api/routers/events.py",
     ("post /v1/projects/{pid}/scenes/{sid}/assets/{iid}/attempts/upload", "request"): (
         "services/api/routers/stage8.py (multipart)"
     ),
