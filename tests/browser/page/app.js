@@ -36,9 +36,8 @@ async function follow(job) {
       const event = JSON.parse(message.data);
       $("progress").value = event.progress;
       $("job-status").textContent = `${event.kind}: ${event.status}`;
-      const li = document.createElement("li");
-      li.textContent = `${message.type} ${event.status} ${Math.round(event.progress * 100)}% ${event.message ?? ""}`;
-      $("events").append(li);
+      const pct = Math.round((event.progress ?? 0) * 100);
+      line("events", `${message.type} ${event.status} ${pct}% ${event.message ?? ""}`);
       if (["succeeded", "failed", "cancelled"].includes(event.status)) {
         source.close();
         resolve(event);
@@ -49,6 +48,32 @@ async function follow(job) {
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) reject(new Error(`event stream of ${job.id} closed`));
     };
+  });
+}
+
+function line(listId, text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  $(listId).append(li);
+}
+
+// The project-wide stream: every job of the project and every carousel change, live. Opened once
+// the project exists, so nothing that happens after can be missed (a job's own stream opens only
+// after the job was created and may just see it end).
+async function openProjectStream() {
+  const { body } = await api("POST", `/v1/projects/${projectId}/events/token`);
+  const source = new EventSource(`${API}${body.url}`);
+  source.addEventListener("ready", () => {
+    $("project-stream").textContent = "live";
+  });
+  source.addEventListener("job", (message) => {
+    const e = JSON.parse(message.data);
+    const pct = e.progress == null ? "" : ` ${Math.round(e.progress * 100)}%`;
+    line("project-events", `job ${e.kind} ${e.status}${pct}`);
+  });
+  source.addEventListener("attempt", (message) => {
+    const e = JSON.parse(message.data);
+    line("project-events", `attempt ${e.change} #${e.attempt_number ?? ""}`);
   });
 }
 
@@ -66,6 +91,7 @@ button("create", async () => {
   // A preview needs a style: the first built-in preset will do.
   const capsules = (await api("GET", "/v1/style-capsules")).body;
   await api("PUT", `/v1/projects/${projectId}/style`, { json: { capsule_id: capsules.find((c) => c.preset).id } });
+  await openProjectStream();
   $("project-id").textContent = projectId;
 });
 
