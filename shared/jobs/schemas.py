@@ -35,7 +35,9 @@ class JobOut(BaseModel):
     batch_id: uuid.UUID | None = Field(default=None, description="The batch that started it, if any")
     result: dict[str, Any] | None = Field(description="The kind's result once it succeeded")
     error: JobError | None
-    tries: int = Field(description="Deliveries so far (a retry or a redelivery after a crash adds one)")
+    tries: int = Field(
+        description="Deliveries so far (a retry, a redelivery after a crash, or an economy poll adds one)"
+    )
     cost: JobCost
     created_at: datetime
     started_at: datetime | None
