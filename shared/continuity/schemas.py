@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.assets.schemas import AssetType
 from shared.continuity.angles import Angle, Framing, Side
 from shared.jobs.schemas import JobOut
-from shared.stage8.schemas import SceneImage
+from shared.stage8.schemas import SceneImage, ShotAngles
 
 ANGLE_DOC = (
     "Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text "
@@ -85,13 +85,6 @@ class InstanceShots(BaseModel):
     name: str
     shots: list[int]
     camera_angles: list[ShotAngles]
-
-
-class ShotAngles(BaseModel):
-    shot: int
-    framing: Framing | None
-    angle: Angle | None
-    side: Side | None
 
 
 class ShotList(BaseModel):

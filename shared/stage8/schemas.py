@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.assets.schemas import AssetType
+from shared.continuity.angles import Angle, Framing, Side
 
 ImageKind = Literal["master", "instance"]
 InstanceAttemptSource = Literal["generated", "uploaded", "master_copy"]
@@ -24,6 +25,15 @@ class SceneImage(BaseModel):
     attempt_id: uuid.UUID
     image_url: str
     thumbnail_url: str | None
+
+
+class ShotAngles(BaseModel):
+    """One shot's camera, in the vocabulary of ``shared/continuity/angles.py``."""
+
+    shot: int
+    framing: Framing | None
+    angle: Angle | None
+    side: Side | None
 
 
 class InstanceOut(BaseModel):
@@ -46,6 +56,12 @@ class InstanceOut(BaseModel):
     required: bool = Field(description="Blocks the Stage 8 lock while there is no effective image")
     generate_later: bool
     camera_angle: str | None
+    shots: list[int] = Field(
+        default_factory=list, description="Shot numbers of the scene's shot list this asset appears in"
+    )
+    camera_angles: list[ShotAngles] = Field(
+        default_factory=list, description="The camera of each of those shots, parsed into the vocabulary"
+    )
     version: int
 
 

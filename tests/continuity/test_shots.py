@@ -168,3 +168,13 @@ async def test_scene_images_are_prompted_for_the_shots_they_serve(s8: Stage8) ->
     assert "close-up" in made["prompt"]
     assert "low" in made["prompt"]
     assert "three-quarter" in made["prompt"]
+
+
+async def test_the_scene_instance_list_shows_shots_and_camera_angles(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", aliases=["the old woman"])
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    listed = {i["name"]: i for i in await s8.instances(ids[1])}
+    assert listed["Mara"]["asset_id"] == mara
+    assert listed["Mara"]["shots"] == [2, 3]
+    assert [a["framing"] for a in listed["Mara"]["camera_angles"]] == ["close-up", None]
