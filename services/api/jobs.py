@@ -45,10 +45,11 @@ class RequestJobs(JobStarter):
         """The one place a ``202`` + ``Location`` answer for a job is built."""
         return self.answer(JobEnvelope(job=job_out(job)), status=status.HTTP_202_ACCEPTED, job=job)
 
-    def answer(self, body: M, *, status: int, job: Job | None = None) -> M:
-        """Set the status (and ``Location`` when a job answers) and remember the answer for repeats."""
+    def answer(self, body: M, *, status: int, job: Job | None = None, location: str | None = None) -> M:
+        """Set the status (and ``Location``: a job's, or the one given, e.g. a batch's) and remember the
+        answer for repeats of the same ``Idempotency-Key``."""
         self.response.status_code = status
-        location = job_location(job.id) if job is not None else None
+        location = location or (job_location(job.id) if job is not None else None)
         if location:
             self.response.headers["Location"] = location
         self.answer_given = idempotency.Answer(status, body.model_dump(mode="json"), location)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.assets.schemas import AssetType
 from shared.continuity.angles import Angle, Framing, Side
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
-from shared.stage8.schemas import MASTER_IMAGE_EXAMPLE, SceneImage
+from shared.stage8.schemas import MASTER_IMAGE_EXAMPLE, SceneImage, ShotAngles
 
 ANGLE_DOC = (
     "Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text "
@@ -178,13 +178,6 @@ class InstanceShots(BaseModel):
     name: str = Field(description="Its name")
     shots: list[int] = Field(description="Numbers of the shots it appears in")
     camera_angles: list[ShotAngles] = Field(description="The angles of those shots")
-
-
-class ShotAngles(BaseModel):
-    shot: int = Field(description="The shot's number")
-    framing: Framing | None = Field(description="Framing of that shot (null: not said)")
-    angle: Angle | None = Field(description="Camera angle of that shot (null: not said)")
-    side: Side | None = Field(description="Side shown in that shot (null: not said)")
 
 
 class ShotList(BaseModel):

@@ -22,7 +22,6 @@ from shared.continuity.names import NameMatcher
 from shared.continuity.schemas import (
     CameraAnglesOut,
     InstanceShots,
-    ShotAngles,
     ShotAsset,
     ShotList,
     ShotOut,
@@ -32,6 +31,7 @@ from shared.continuity.schemas import (
 from shared.errors import NotFound, ValidationFailed
 from shared.models import Project, Scene, SceneAssetInstance, Shot
 from shared.stage8 import repository as s8repo
+from shared.stage8.schemas import ShotAngles
 
 
 @dataclass

@@ -179,10 +179,19 @@ async def describe_assets(run: JobRun[ConfirmPayload] | JobRun[DescribePayload])
     now = datetime.now(UTC)
     written, kept_edits = 0, 0
     async with run.transaction() as session:
-        for asset, d in zip(assets, described, strict=True):
-            row = await session.scalar(
-                select(ProjectAsset).where(ProjectAsset.id == asset.id).with_for_update()
+        # All rows locked in one statement, in id order, like confirm and merges (shared/db.py):
+        # FOR NO KEY UPDATE, since only non-key columns change.
+        locked = {
+            row.id: row
+            for row in await session.scalars(
+                select(ProjectAsset)
+                .where(ProjectAsset.id.in_([a.id for a in assets]))
+                .order_by(ProjectAsset.id)
+                .with_for_update(key_share=True)
             )
+        }
+        for asset, d in zip(assets, described, strict=True):
+            row = locked.get(asset.id)
             if row is None:
                 continue
             if row.description_edited_at is None:

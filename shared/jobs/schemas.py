@@ -93,7 +93,9 @@ class JobOut(BaseModel):
     batch_id: uuid.UUID | None = Field(default=None, description="The batch that started it, if any")
     result: dict[str, Any] | None = Field(description="The kind's result once it succeeded")
     error: JobError | None = Field(description="Why the job failed (null unless `status` is `failed`)")
-    tries: int = Field(description="Deliveries so far (a retry or a redelivery after a crash adds one)")
+    tries: int = Field(
+        description="Deliveries so far (a retry, a redelivery after a crash, or an economy poll adds one)"
+    )
     cost: JobCost = Field(description="What the job has spent so far")
     created_at: datetime = Field(description="When the job was created (UTC)")
     started_at: datetime | None = Field(description="When a worker first took it (null while queued)")

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.assets.schemas import AssetType
+from shared.continuity.angles import Angle, Framing, Side
 
 ImageKind = Literal["master", "instance"]
 InstanceAttemptSource = Literal["generated", "uploaded", "master_copy"]
@@ -52,6 +53,8 @@ INSTANCE_EXAMPLE: dict[str, Any] = {
     "required": True,
     "generate_later": False,
     "camera_angle": "low angle",
+    "shots": [1],
+    "camera_angles": [{"shot": 1, "framing": "close-up", "angle": "low", "side": "three-quarter"}],
     "version": 2,
 }
 
@@ -66,6 +69,20 @@ class SceneImage(BaseModel):
     attempt_id: uuid.UUID = Field(description="The attempt that holds the image")
     image_url: str = Field(description="Signed, expiring URL of the image (no token needed)")
     thumbnail_url: str | None = Field(description="Signed URL of a small preview, when there is one")
+
+
+class ShotAngles(BaseModel):
+    """One shot's camera, in the vocabulary of ``shared/continuity/angles.py``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"shot": 1, "framing": "close-up", "angle": "low", "side": "three-quarter"}]
+        }
+    )
+    shot: int = Field(description="The shot's number")
+    framing: Framing | None = Field(description="Framing of that shot (null: not said)")
+    angle: Angle | None = Field(description="Camera angle of that shot (null: not said)")
+    side: Side | None = Field(description="Side shown in that shot (null: not said)")
 
 
 class InstanceOut(BaseModel):
@@ -89,6 +106,12 @@ class InstanceOut(BaseModel):
     required: bool = Field(description="Blocks the Stage 8 lock while there is no effective image")
     generate_later: bool = Field(description="Marked to be generated later (it does not block the lock)")
     camera_angle: str | None = Field(description="Camera angle for its image, e.g. `low angle`")
+    shots: list[int] = Field(
+        default_factory=list, description="Shot numbers of the scene's shot list this asset appears in"
+    )
+    camera_angles: list[ShotAngles] = Field(
+        default_factory=list, description="The camera of each of those shots, parsed into the vocabulary"
+    )
     version: int = Field(description="Bumped by each change; send it back in PATCH to detect conflicts")
 
 

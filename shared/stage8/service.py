@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.continuity.shots import scene_presence
 from shared.errors import Conflict, NotFound
 from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, SceneAssetInstance
 from shared.stage8 import repository as repo
@@ -94,7 +95,14 @@ async def read_instances(
     refs = await References.load(
         session, script_id=scene.script_id, position=scene.position, instances=[r[0] for r in rows]
     )
-    return [_out(r, refs, storage) for r in rows]
+    items = [_out(r, refs, storage) for r in rows]
+    # Shot presence from the scene's shot list (the shot-list stage's input), when there is one.
+    presence = await scene_presence(session, scene.project_id, scene.id) if items else {}
+    for item in items:
+        if (found := presence.get(item.asset_id)) is not None:
+            item.shots = list(found.shots)
+            item.camera_angles = list(found.camera_angles)
+    return items
 
 
 async def read_instance(

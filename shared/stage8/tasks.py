@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.attempts.generation import call_provider, finish, image_request
 from shared.attempts.service import StoredImage
+from shared.continuity.shots import camera_prompt_line
 from shared.errors import AppError, Conflict
 from shared.images.processing import ImageRejected, process_upload
 from shared.images.sizing import size_for
@@ -90,6 +91,12 @@ async def scene_image_generate(run: JobRun[SceneImagePayload]) -> SceneAttemptRe
     async with run.sessions() as session:
         loaded = await _load(session, instance_id)
         style = await resolve_style(session, loaded.project) if loaded else None
+        # The shots this asset appears in (from the shot list) say how the image will be framed.
+        camera = (
+            await camera_prompt_line(session, loaded.project.id, loaded.scene.id, loaded.asset.id)
+            if loaded is not None and loaded.scene is not None
+            else ""
+        )
     if loaded is None:
         log.info("stage8.generate.discarded", instance_id=str(instance_id))
         return SceneAttemptResult(discarded=True)
@@ -106,7 +113,8 @@ async def scene_image_generate(run: JobRun[SceneImagePayload]) -> SceneAttemptRe
             visual_state=loaded.instance.visual_state,
             heading=loaded.scene.heading if loaded.scene else loaded.instance.scene_heading,
             has_reference=reference_bytes is not None,
-        ),
+        )
+        + (f" {camera}" if camera else ""),
         reference=reference_bytes,
     )
     await run.progress(0.1, "Drawing the scene image")

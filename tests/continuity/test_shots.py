@@ -152,3 +152,29 @@ async def test_the_generation_prompt_line_follows_the_shots(s8: Stage8) -> None:
     async with s8.sessions() as s:
         line = await camera_prompt_line(s, uuid.UUID(s8.pid), uuid.UUID(ids[1]), uuid.UUID(mara))
     assert line == "Shown in this scene as: close-up shot; low angle, seen in three-quarter view."
+
+
+async def test_scene_images_are_prompted_for_the_shots_they_serve(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", aliases=["the old woman"])
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    instance = await s8.instance(ids[1], mara)
+    r = await s8.env.client.post(s8.url(ids[1], instance["id"], "/attempts/generate"), headers=s8.auth)
+    assert r.status_code == 202, r.text
+    assert await s8.env.run() == 1
+    r = await s8.env.client.get(s8.url(ids[1], instance["id"], "/attempts"), headers=s8.auth)
+    [made] = r.json()["items"]
+    # Mara is in shot 2 (a close-up) and shot 3 (low angle, three-quarter): the prompt says so.
+    assert "close-up" in made["prompt"]
+    assert "low" in made["prompt"]
+    assert "three-quarter" in made["prompt"]
+
+
+async def test_the_scene_instance_list_shows_shots_and_camera_angles(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", aliases=["the old woman"])
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    listed = {i["name"]: i for i in await s8.instances(ids[1])}
+    assert listed["Mara"]["asset_id"] == mara
+    assert listed["Mara"]["shots"] == [2, 3]
+    assert [a["framing"] for a in listed["Mara"]["camera_angles"]] == ["close-up", None]

@@ -18,7 +18,7 @@ from shared.attempts import service, start
 from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut
 from shared.attempts.start import AttemptJobEnvelope, CapOutlook, GenerateRequest, OnCap
 from shared.db import after_commit
-from shared.jobs import events, idempotency
+from shared.jobs import events
 from shared.jobs.batches import BatchEnvelope, batch_out
 from shared.jobs.schemas import JobEnvelope
 from shared.jobs.service import job_out
@@ -61,16 +61,7 @@ async def generate_all(
     if batch is None:
         return jobs.answer(out, status=status.HTTP_200_OK)
     envelope = BatchEnvelope(batch=batch_out(batch, jobs.started))
-    return _answer_with_location(jobs, envelope, _batch_location(batch.id))
-
-
-def _answer_with_location(jobs: RequestJobs, body: BatchEnvelope, location: str) -> BatchEnvelope:
-    """A 202 whose Location is not a job's: set it, and keep it in the answer replayed for a repeated
-    Idempotency-Key (``jobs.answer`` only knows job locations)."""
-    jobs.answer(body, status=status.HTTP_202_ACCEPTED)
-    jobs.response.headers["Location"] = location
-    jobs.answer_given = idempotency.Answer(status.HTTP_202_ACCEPTED, body.model_dump(mode="json"), location)
-    return body
+    return jobs.answer(envelope, status=status.HTTP_202_ACCEPTED, location=_batch_location(batch.id))
 
 
 def _accepted(jobs: RequestJobs, job: Job, outlook: CapOutlook) -> AttemptJobEnvelope:

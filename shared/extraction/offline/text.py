@@ -24,10 +24,13 @@ _ABBREVIATION = re.compile(r"^(?:[A-Z]\.)+$|^(?:MR|MRS|MS|DR|ST|JR|SR|LT|SGT|CAP
 
 
 def slugify(text: str) -> str:
-    """``"Scott's New Apartment"`` -> ``"scotts-new-apartment"``; accents folded to ASCII."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    ascii_text = re.sub(r"['’]", "", ascii_text.lower())
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    """``"Scott's New Apartment"`` -> ``"scotts-new-apartment"``; accents folded to ASCII. Letters of
+    other alphabets are kept (lower-cased) rather than dropped: ``"ИРИНА"`` -> ``"ирина"``, so two
+    names in Cyrillic never share the empty key."""
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = re.sub(r"['’]", "", folded.lower())
+    return re.sub(r"[\W_]+", "-", folded).strip("-")
 
 
 def fold(text: str) -> str:
