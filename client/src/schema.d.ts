@@ -2980,6 +2980,14 @@ export interface components {
          *           "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
          *           "attempt_count": 0,
          *           "camera_angle": "low angle",
+         *           "camera_angles": [
+         *             {
+         *               "angle": "low",
+         *               "framing": "close-up",
+         *               "shot": 1,
+         *               "side": "three-quarter"
+         *             }
+         *           ],
          *           "deferred": false,
          *           "description": "A woman in her sixties, weathered face, a yellow oilskin coat.",
          *           "generate_later": false,
@@ -2995,6 +3003,9 @@ export interface components {
          *           "required": true,
          *           "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
          *           "scene_number": 3,
+         *           "shots": [
+         *             1
+         *           ],
          *           "type": "character",
          *           "use_master_as_is": false,
          *           "version": 2,
@@ -3023,6 +3034,14 @@ export interface components {
          *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
          *       "attempt_count": 0,
          *       "camera_angle": "low angle",
+         *       "camera_angles": [
+         *         {
+         *           "angle": "low",
+         *           "framing": "close-up",
+         *           "shot": 1,
+         *           "side": "three-quarter"
+         *         }
+         *       ],
          *       "deferred": false,
          *       "description": "A woman in her sixties, weathered face, a yellow oilskin coat.",
          *       "generate_later": false,
@@ -3038,6 +3057,9 @@ export interface components {
          *       "required": true,
          *       "scene_id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
          *       "scene_number": 3,
+         *       "shots": [
+         *         1
+         *       ],
          *       "type": "character",
          *       "use_master_as_is": false,
          *       "version": 2,
@@ -3128,6 +3150,16 @@ export interface components {
              * @description Camera angle for its image, e.g. `low angle`
              */
             camera_angle: string | null;
+            /**
+             * Shots
+             * @description Shot numbers of the scene's shot list this asset appears in
+             */
+            shots?: number[];
+            /**
+             * Camera Angles
+             * @description The camera of each of those shots, parsed into the vocabulary
+             */
+            camera_angles?: components["schemas"]["ShotAngles"][];
             /**
              * Version
              * @description Bumped by each change; send it back in PATCH to detect conflicts
@@ -3438,7 +3470,7 @@ export interface components {
             error: components["schemas"]["JobError"] | null;
             /**
              * Tries
-             * @description Deliveries so far (a retry or a redelivery after a crash adds one)
+             * @description Deliveries so far (a retry, a redelivery after a crash, or an economy poll adds one)
              */
             tries: number;
             /** @description What the job has spent so far */
@@ -4728,7 +4760,16 @@ export interface components {
              */
             format?: ("fountain" | "plain") | null;
         };
-        /** ShotAngles */
+        /**
+         * ShotAngles
+         * @description One shot's camera, in the vocabulary of ``shared/continuity/angles.py``.
+         * @example {
+         *       "angle": "low",
+         *       "framing": "close-up",
+         *       "shot": 1,
+         *       "side": "three-quarter"
+         *     }
+         */
         ShotAngles: {
             /**
              * Shot
