@@ -40,6 +40,11 @@ class AttemptOut(BaseModel):
     style: dict[str, Any] | None
     job_id: uuid.UUID | None
     created_at: datetime
+    stale: bool = Field(
+        default=False,
+        description="The asset's description changed after this image was made from it (`prompt` is the "
+        "text it was made from); generating again or choosing a fresh image moves on. Nothing is deleted.",
+    )
 
 
 class AttemptList(BaseModel):

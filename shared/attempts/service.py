@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
+from shared.continuity.stale import master_stale
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
@@ -62,9 +63,12 @@ def attempt_out(a: AssetAttempt, storage: Storage) -> AttemptOut:
 async def list_attempts(
     session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID, *, cap: int
 ) -> AttemptList:
-    await require_asset(session, project, asset_id)
+    asset = await require_asset(session, project, asset_id)
     rows = await repo.list_for_asset(session, asset_id)
-    return AttemptList(items=[attempt_out(a, storage) for a in rows], cap=cap)
+    items = [attempt_out(a, storage) for a in rows]
+    for item, row in zip(items, rows, strict=True):
+        item.stale = master_stale(asset, row).stale
+    return AttemptList(items=items, cap=cap)
 
 
 async def _require_attempt(session: AsyncSession, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt:

@@ -198,3 +198,23 @@ async def test_drawing_views_keeps_the_master_image(env: Env, auth: dict[str, st
     again = await env.attempts(auth, pid, aid)
     assert len(again) == len(carousel)
     assert master["id"] in {a["id"] for a in again}
+
+
+async def test_an_image_made_from_an_old_description_is_marked_stale(env: Env, auth: dict[str, str]) -> None:
+    pid = await env.project(auth)
+    aid = await env.asset(auth, pid, name="Mara", type="character", description="A weathered keeper.")
+    await env.generate(auth, pid, aid)
+    await env.run()
+    [fresh] = await env.attempts(auth, pid, aid)
+    assert fresh["stale"] is False
+    r = await env.client.patch(
+        f"/v1/projects/{pid}/assets/{aid}", json={"description": "A young keeper in a red coat."}, headers=auth
+    )
+    assert r.status_code == 200, r.text
+    [old] = await env.attempts(auth, pid, aid)
+    assert old["stale"] is True
+    assert "A weathered keeper." in old["prompt"]  # the text it was made from
+    await env.generate(auth, pid, aid)
+    await env.run()
+    newest, older = await env.attempts(auth, pid, aid)
+    assert (newest["stale"], older["stale"]) == (False, True)  # nothing deleted, the new one is fresh
