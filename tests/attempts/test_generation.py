@@ -208,7 +208,9 @@ async def test_an_image_made_from_an_old_description_is_marked_stale(env: Env, a
     [fresh] = await env.attempts(auth, pid, aid)
     assert fresh["stale"] is False
     r = await env.client.patch(
-        f"/v1/projects/{pid}/assets/{aid}", json={"description": "A young keeper in a red coat."}, headers=auth
+        f"/v1/projects/{pid}/assets/{aid}",
+        json={"description": "A young keeper in a red coat."},
+        headers=auth,
     )
     assert r.status_code == 200, r.text
     [old] = await env.attempts(auth, pid, aid)
