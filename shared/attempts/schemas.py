@@ -41,6 +41,7 @@ ATTEMPT_EXAMPLE: dict[str, Any] = {
     },
     "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
     "created_at": "2026-11-30T14:05:39.870Z",
+    "stale": False,
 }
 
 
@@ -70,6 +71,11 @@ class AttemptOut(BaseModel):
     style: dict[str, Any] | None = Field(description="The project's style when it was made")
     job_id: uuid.UUID | None = Field(description="The job that made it")
     created_at: datetime = Field(description="When it was added (UTC)")
+    stale: bool = Field(
+        default=False,
+        description="The asset's description changed after this image was made from it (`prompt` is the "
+        "text it was made from); generating again or choosing a fresh image moves on. Nothing is deleted.",
+    )
 
 
 class AttemptList(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
+from shared.continuity.stale import master_stale
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
@@ -61,9 +63,12 @@ def attempt_out(a: AssetAttempt, storage: Storage) -> AttemptOut:
 async def list_attempts(
     session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID, *, cap: int
 ) -> AttemptList:
-    await require_asset(session, project, asset_id)
+    asset = await require_asset(session, project, asset_id)
     rows = await repo.list_for_asset(session, asset_id)
-    return AttemptList(items=[attempt_out(a, storage) for a in rows], cap=cap)
+    items = [attempt_out(a, storage) for a in rows]
+    for item, row in zip(items, rows, strict=True):
+        item.stale = master_stale(asset, row).stale
+    return AttemptList(items=items, cap=cap)
 
 
 async def _require_attempt(session: AsyncSession, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt:
@@ -140,6 +145,23 @@ class AttemptDetails:
     cost_usd: float = 0.0
 
 
+def plan_insert(
+    existing: Sequence[AssetAttempt], *, cap: int, view: str | None
+) -> tuple[list[AssetAttempt], bool]:
+    """What inserting one attempt evicts (``existing`` in eviction order) and whether it becomes the
+    asset's selected image.
+
+    A plain image joins the carousel under the cap and becomes the asset's image. A view (front,
+    side, three-quarter, back) is a reference of its own beside the master: it replaces only an older
+    unselected image of the same view, does not count against the cap, and becomes the asset's image
+    only when the asset has none, so drawing the views never pushes out the master."""
+    if view is not None:
+        same_view = [a for a in existing if a.view == view and not a.selected]
+        return same_view, not any(a.selected for a in existing)
+    counted = [a for a in existing if a.view is None or a.selected]
+    return list(counted[: max(0, len(counted) - cap + 1)]), True
+
+
 async def add_attempt(
     session: AsyncSession,
     storage: Storage,
@@ -149,7 +171,7 @@ async def add_attempt(
     details: AttemptDetails,
     cap: int,
 ) -> tuple[AssetAttempt, list[AssetAttempt]] | None:
-    """Insert a new, selected attempt, evicting the oldest unselected ones down to ``cap``.
+    """Insert a new attempt, evicting and selecting as ``plan_insert`` says.
     Returns it and the evicted attempts, or None when the asset no longer exists (the caller
     then discards its stored objects)."""
     # Lock order (shared/db.py): the project before the asset. The attempt's foreign key will take
@@ -165,18 +187,19 @@ async def add_attempt(
     # of migration 0003 moves the counter past it on insert).
     number = asset.next_attempt_number
     existing = await repo.eviction_order(session, asset_id)
-    evicted = list(existing[: max(0, len(existing) - cap + 1)])
+    evicted, select_it = plan_insert(existing, cap=cap, view=details.view)
     if evicted:
         await session.execute(delete(AssetAttempt).where(AssetAttempt.id.in_([a.id for a in evicted])))
         delete_after_commit(session, storage, object_keys(evicted))
-    await repo.clear_selection(session, asset_id)
+    if select_it:
+        await repo.clear_selection(session, asset_id)
     attempt = AssetAttempt(
         id=uuid.uuid4(),
         asset_id=asset_id,
         project_id=asset.project_id,
         attempt_number=number,
         source=details.source,
-        selected=True,
+        selected=select_it,
         storage_key=stored.storage_key,
         thumbnail_key=stored.thumbnail_key,
         width=stored.image.width,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import DescribeApply, GenerateAllOut, GenerateIn, PlannedImage, View
+from shared.attempts.service import plan_insert
 from shared.attempts.tasks import (
     AttemptRef,
     GeneratePayload,
@@ -124,11 +125,26 @@ async def start_generation(
     if view is not None and asset.type != "character":
         raise ValidationFailed("Only characters can be drawn from a chosen view", code="view_not_allowed")
     await require_style(jobs.session, project)
-    outlook = await cap_outlook(
-        jobs.session, project_id=project.id, asset_id=asset.id, cap=jobs.settings.attempt_cap
-    )
-    if on_cap == "refuse":
-        _refuse_at_cap(outlook)
+    if view is not None:
+        # A view has a slot of its own (see attempts.service.plan_insert): the cap is not involved,
+        # and the image it may replace is an older unselected one of the same view.
+        existing = await repo.eviction_order(jobs.session, asset.id)
+        replaced, _ = plan_insert(existing, cap=jobs.settings.attempt_cap, view=view)
+        outlook = CapOutlook(
+            cap=jobs.settings.attempt_cap,
+            attempts=len(existing),
+            pending=0,
+            evicts=[
+                EvictedImage(attempt_id=a.id, attempt_number=a.attempt_number, selected=False)
+                for a in replaced
+            ],
+        )
+    else:
+        outlook = await cap_outlook(
+            jobs.session, project_id=project.id, asset_id=asset.id, cap=jobs.settings.attempt_cap
+        )
+        if on_cap == "refuse":
+            _refuse_at_cap(outlook)
     job = await jobs.start(
         image_generate, project=project, payload=GeneratePayload(asset_id=asset.id, view=view, on_cap=on_cap)
     )

@@ -177,3 +177,46 @@ async def test_stage_lock_blocks_every_attempts_write(
     r = await env.upload(auth, pid, aid, b"\x89PNG\r\n\x1a\n" + b"0" * 100)
     assert (r.status_code, r.json()["error"]["code"]) == (409, "stage_locked")
     assert len(await env.attempts(auth, pid, aid)) == 1  # reading stays open
+
+
+async def test_drawing_views_keeps_the_master_image(env: Env, auth: dict[str, str]) -> None:
+    pid = await env.project(auth)
+    aid = await env.asset(auth, pid, name="Mara", type="character", description="A weathered keeper.")
+    await env.generate(auth, pid, aid)
+    await env.run()
+    [master] = await env.attempts(auth, pid, aid)
+    for view in ("front", "side", "three-quarter", "back"):  # as many views as the cap (4)
+        await env.generate(auth, pid, aid, view=view)
+    await env.run()
+    carousel = await env.attempts(auth, pid, aid)
+    selected = [a for a in carousel if a["selected"]]
+    assert [a["id"] for a in selected] == [master["id"]]  # still the asset's image, still there
+    assert sorted(a["view"] for a in carousel if a["view"]) == ["back", "front", "side", "three-quarter"]
+    # A second side view replaces the first one, not another image.
+    await env.generate(auth, pid, aid, view="side")
+    await env.run()
+    again = await env.attempts(auth, pid, aid)
+    assert len(again) == len(carousel)
+    assert master["id"] in {a["id"] for a in again}
+
+
+async def test_an_image_made_from_an_old_description_is_marked_stale(env: Env, auth: dict[str, str]) -> None:
+    pid = await env.project(auth)
+    aid = await env.asset(auth, pid, name="Mara", type="character", description="A weathered keeper.")
+    await env.generate(auth, pid, aid)
+    await env.run()
+    [fresh] = await env.attempts(auth, pid, aid)
+    assert fresh["stale"] is False
+    r = await env.client.patch(
+        f"/v1/projects/{pid}/assets/{aid}",
+        json={"description": "A young keeper in a red coat."},
+        headers=auth,
+    )
+    assert r.status_code == 200, r.text
+    [old] = await env.attempts(auth, pid, aid)
+    assert old["stale"] is True
+    assert "A weathered keeper." in old["prompt"]  # the text it was made from
+    await env.generate(auth, pid, aid)
+    await env.run()
+    newest, older = await env.attempts(auth, pid, aid)
+    assert (newest["stale"], older["stale"]) == (False, True)  # nothing deleted, the new one is fresh
