@@ -1652,6 +1652,7 @@ export interface components {
          *           "provider": "offline",
          *           "selected": true,
          *           "source": "generated",
+         *           "stale": false,
          *           "style": {
          *             "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
          *             "name": "Film noir",
@@ -1697,6 +1698,7 @@ export interface components {
          *       "provider": "offline",
          *       "selected": true,
          *       "source": "generated",
+         *       "stale": false,
          *       "style": {
          *         "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
          *         "name": "Film noir",
@@ -1812,6 +1814,12 @@ export interface components {
              * @description When it was added (UTC)
              */
             created_at: string;
+            /**
+             * Stale
+             * @description The asset's description changed after this image was made from it (`prompt` is the text it was made from); generating again or choosing a fresh image moves on. Nothing is deleted.
+             * @default false
+             */
+            stale?: boolean;
         };
         /** BatchEnvelope */
         BatchEnvelope: {
