@@ -179,18 +179,25 @@ class ResilientWorker(Worker):
             await self.on_startup(self.ctx)
         wake = wake_key(self.queue_name)
         while True:
+            started = self._jobs_started()
             await self._poll_iteration()
+            if self._jobs_started() > started and self.job_counter < self.max_jobs:
+                continue  # it found work and has room: there may be more ready right now
             await self._idle(wake)
 
     async def _idle(self, wake: str) -> None:
         if self._backoff:
             return  # _poll_iteration already slept
         try:
-            # Leave room for jobs in flight: only wait when a slot is free, else a plain sleep.
             if self.job_counter < self.max_jobs:
                 # Redis takes a fractional timeout; redis-py's stubs only admit whole seconds.
                 redis: Any = self.pool
                 await redis.blpop([wake], timeout=self.poll_delay_s)
+                return
+            # Every slot busy: wait for the first job to finish, not a whole poll interval.
+            running = [t for t in self.tasks.values() if not t.done()]
+            if running:
+                await asyncio.wait(running, timeout=self.poll_delay_s, return_when=asyncio.FIRST_COMPLETED)
             else:
                 await asyncio.sleep(self.poll_delay_s)
         except (TimeoutError, RedisError, OSError):
