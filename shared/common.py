@@ -9,9 +9,9 @@ constraints inside ``Annotated`` are validated (and documented) by FastAPI all t
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from shared.errors import ValidationFailed
@@ -31,11 +31,28 @@ PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 
 
+def _page_examples(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """A page of one item, the item being the first example of the parametrised item model (a bare
+    ``Page[T]`` or an item model without examples gets none)."""
+    args = get_args(model.model_fields["items"].annotation)
+    item = args[0] if args else None
+    extra = (
+        item.model_config.get("json_schema_extra")
+        if isinstance(item, type) and issubclass(item, BaseModel)
+        else None
+    )
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    if isinstance(examples, list) and examples:
+        schema["examples"] = [{"items": [examples[0]], "total": 1, "limit": PAGE_SIZE_DEFAULT, "offset": 0}]
+
+
 class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
+    model_config = ConfigDict(json_schema_extra=_page_examples)
+
+    items: list[T] = Field(description="This page's items, in the listing's order")
+    total: int = Field(description="How many items the whole listing holds, across all pages")
+    limit: int = Field(description="The page size used for this page")
+    offset: int = Field(description="How many items were skipped before this page")
 
 
 class PageParams(BaseModel):

@@ -3,30 +3,68 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import AssetAttempt, Job
 
+KIND_COST_EXAMPLE: dict[str, Any] = {
+    "kind": "extract.confirm",
+    "jobs": 3,
+    "input_tokens": 42000,
+    "output_tokens": 6100,
+    "cache_write_tokens": 12000,
+    "cache_read_tokens": 24000,
+    "usd": 0.2143,
+}
+
 
 class KindCost(BaseModel):
-    kind: str
-    jobs: int
-    input_tokens: int
-    output_tokens: int
-    cache_write_tokens: int
-    cache_read_tokens: int
-    usd: float
+    model_config = ConfigDict(json_schema_extra={"examples": [KIND_COST_EXAMPLE]})
+
+    kind: str = Field(description="Job kind, e.g. `extract.confirm` or `image.generate`")
+    jobs: int = Field(description="How many jobs of this kind the project has run")
+    input_tokens: int = Field(description="LLM input tokens, summed over those jobs")
+    output_tokens: int = Field(description="LLM output tokens, summed over those jobs")
+    cache_write_tokens: int = Field(description="LLM prompt-cache write tokens, summed over those jobs")
+    cache_read_tokens: int = Field(description="LLM prompt-cache read tokens, summed over those jobs")
+    usd: float = Field(description="What those jobs cost, in US dollars")
 
 
 class CostsOut(BaseModel):
-    total_usd: float
-    llm_usd: float
-    image_usd: float
-    images_generated: int
-    by_kind: list[KindCost]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total_usd": 0.3343,
+                    "llm_usd": 0.2143,
+                    "image_usd": 0.12,
+                    "images_generated": 3,
+                    "by_kind": [
+                        KIND_COST_EXAMPLE,
+                        {
+                            "kind": "image.generate",
+                            "jobs": 3,
+                            "input_tokens": 0,
+                            "output_tokens": 0,
+                            "cache_write_tokens": 0,
+                            "cache_read_tokens": 0,
+                            "usd": 0.12,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    total_usd: float = Field(description="Everything the project has spent, in US dollars")
+    llm_usd: float = Field(description="The part spent on LLM calls (every job kind not `image.*`)")
+    image_usd: float = Field(description="The part spent by `image.*` jobs")
+    images_generated: int = Field(description="How many images were generated (uploads not counted)")
+    by_kind: list[KindCost] = Field(description="Spending per job kind, ordered by kind")
 
 
 async def project_costs(session: AsyncSession, project_id: uuid.UUID) -> CostsOut:

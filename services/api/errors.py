@@ -10,7 +10,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, APIRouter, iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -31,14 +31,24 @@ _HTTP_CODES = {
 }
 
 
+ERROR_EXAMPLE: dict[str, Any] = {"code": "not_found", "message": "Project not found", "details": None}
+
+
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
+    model_config = ConfigDict(json_schema_extra={"examples": [ERROR_EXAMPLE]})
+
+    code: str = Field(description="Machine-readable error code, e.g. `not_found` or `validation_error`")
+    message: str = Field(description="Human-readable explanation")
+    details: Any = Field(
+        default=None,
+        description="More about the error, or null; for `validation_error` a list of `{loc, msg, type}`",
+    )
 
 
 class ErrorBody(BaseModel):
-    error: ErrorDetail
+    model_config = ConfigDict(json_schema_extra={"examples": [{"error": ERROR_EXAMPLE}]})
+
+    error: ErrorDetail = Field(description="What went wrong")
 
 
 def error_response(

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,15 +23,35 @@ from shared.storage.cleanup import delete_after_commit
 
 
 class LibraryAssetOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    type: str
-    aliases: list[str]
-    description: str
-    image_url: str | None
-    thumbnail_url: str | None
-    source_project_id: uuid.UUID | None
-    created_at: datetime
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6e4f2a-8c1d-4e3f-a5b7-9d2c1e0f3a68",
+                    "name": "Detective Mara Voss",
+                    "type": "character",
+                    "aliases": ["Mara", "Voss"],
+                    "description": "Tall, rain-soaked trench coat, tired eyes",
+                    "image_url": "https://cdn.example.com/library/0b6e4f2a.png",
+                    "thumbnail_url": "https://cdn.example.com/library/0b6e4f2a_thumb.webp",
+                    "source_project_id": "5f1c9a3e-2d4b-4e6f-8a7c-1b3d5e7f9a0c",
+                    "created_at": "2026-03-14T09:26:53Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID = Field(description="The library asset's id")
+    name: str = Field(description="The asset's name")
+    type: str = Field(description="The asset's type, e.g. `character`, `location` or `prop`")
+    aliases: list[str] = Field(description="Other names the asset goes by")
+    description: str = Field(description="What the asset looks like")
+    image_url: str | None = Field(description="URL of the asset's image, or null when it has none")
+    thumbnail_url: str | None = Field(description="URL of a small preview of the image, or null")
+    source_project_id: uuid.UUID | None = Field(
+        description="The project it was promoted from, or null when that project is gone"
+    )
+    created_at: datetime = Field(description="When it was added to the library")
 
 
 def library_out(g: GlobalAsset, storage: Storage) -> LibraryAssetOut:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,7 @@ from shared.images.processing import probe_header
 from shared.images.sizing import size_for
 from shared.jobs.batches import create_batch
 from shared.jobs.kinds import ACTIVE_STATUSES
-from shared.jobs.schemas import JobOut
+from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.jobs.service import job_out
 from shared.jobs.starter import JobStarter
 from shared.models import AssetAttempt, Job, Project, ProjectAsset
@@ -45,9 +45,18 @@ from shared.storage.base import Storage
 OnCap = Literal["evict", "refuse"]
 
 
+EVICTED_EXAMPLE: dict[str, Any] = {
+    "attempt_id": "6e2f9b1c-4a7d-4c3e-9b8a-1f0d2e3c4b57",
+    "attempt_number": 1,
+    "selected": False,
+}
+
+
 class EvictedImage(BaseModel):
-    attempt_id: uuid.UUID
-    attempt_number: int
+    model_config = ConfigDict(json_schema_extra={"examples": [EVICTED_EXAMPLE]})
+
+    attempt_id: uuid.UUID = Field(description="The image (attempt) that will be removed")
+    attempt_number: int = Field(description="Its number in the asset's carousel")
     selected: bool = Field(description="Only ever true when the cap is 1")
 
 
@@ -65,8 +74,19 @@ class CapOutlook(BaseModel):
 
 
 class AttemptJobEnvelope(BaseModel):
-    job: JobOut
-    eviction: CapOutlook
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "job": {**JOB_EXAMPLE, "kind": "image.generate"},
+                    "eviction": {"cap": 4, "attempts": 4, "pending": 0, "evicts": [EVICTED_EXAMPLE]},
+                }
+            ]
+        }
+    )
+
+    job: JobOut = Field(description="The image job, queued")
+    eviction: CapOutlook = Field(description="What the new image will do to the asset's carousel")
 
 
 class GenerateRequest(GenerateIn):

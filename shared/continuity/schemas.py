@@ -212,7 +212,8 @@ class ViewsOut(BaseModel):
     present: list[str] = Field(description="Views the carousel already holds")
     missing: list[str] = Field(description="Views started now")
     batch_id: uuid.UUID | None = Field(
-        default=None, description="Null until the batches API lands: follow the jobs one by one"
+        default=None,
+        description="Always null for now: the views are not started as a batch; follow the jobs one by one",
     )
     jobs: list[JobOut] = Field(description="One image job per missing view")
 

@@ -9,9 +9,9 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from shared.db import after_commit
 from shared.errors import NotFound
 from shared.jobs import events
 from shared.jobs.kinds import ACTIVE_STATUSES, JOB_STATUSES, JobStatus
-from shared.jobs.schemas import JobOut
+from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.jobs.service import job_event, job_out
 from shared.models import Job
 from shared.models.job import Batch
@@ -28,10 +28,43 @@ from shared.models.job import Batch
 BatchKind = Literal["generate-all"]
 
 
+BATCH_ID_EXAMPLE = "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24"
+BATCH_EXAMPLE: dict[str, Any] = {
+    "id": BATCH_ID_EXAMPLE,
+    "kind": "generate-all",
+    "project_id": JOB_EXAMPLE["project_id"],
+    "status": "running",
+    "total": 2,
+    "counts": {"queued": 1, "running": 1, "succeeded": 0, "failed": 0, "cancelled": 0},
+    "progress": 0.25,
+    "message": "0 of 2 done",
+    "created_at": "2026-11-30T14:02:11.512Z",
+    "cancelled_at": None,
+    "jobs": [
+        {
+            **JOB_EXAMPLE,
+            "kind": "image.generate",
+            "status": "running",
+            "progress": 0.5,
+            "batch_id": BATCH_ID_EXAMPLE,
+            "started_at": "2026-11-30T14:02:12.004Z",
+        },
+        {
+            **JOB_EXAMPLE,
+            "id": "7f3b8d2e-5c1a-4e9f-b0d6-2a4c8e1f9b35",
+            "kind": "image.generate",
+            "batch_id": BATCH_ID_EXAMPLE,
+        },
+    ],
+}
+
+
 class BatchOut(BaseModel):
-    id: uuid.UUID
+    model_config = ConfigDict(json_schema_extra={"examples": [BATCH_EXAMPLE]})
+
+    id: uuid.UUID = Field(description="The batch's id")
     kind: BatchKind = Field(description="The bulk action that started the batch")
-    project_id: uuid.UUID
+    project_id: uuid.UUID = Field(description="The project the batch works on")
     status: JobStatus = Field(
         description="`queued` while no job has started, `running` while any job is queued or running, "
         "then `succeeded` (all succeeded), `failed` (any failed) or `cancelled` (any cancelled, none "
@@ -44,13 +77,15 @@ class BatchOut(BaseModel):
     )
     progress: float = Field(description="0.0 to 1.0: finished jobs count 1, running ones their progress")
     message: str = Field(description="Where the batch stands, for a person", examples=["7 of 11 done"])
-    created_at: datetime
+    created_at: datetime = Field(description="When the batch was started")
     cancelled_at: datetime | None = Field(description="When POST /v1/batches/{id}/cancel was called")
     jobs: list[JobOut] = Field(description="Oldest first")
 
 
 class BatchEnvelope(BaseModel):
-    batch: BatchOut
+    model_config = ConfigDict(json_schema_extra={"examples": [{"batch": BATCH_EXAMPLE}]})
+
+    batch: BatchOut = Field(description="The batch")
 
 
 async def create_batch(

@@ -4,8 +4,9 @@ the asset manifest, and the check every Stage 5 write makes against it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,17 +30,43 @@ async def require_style(session: AsyncSession, project: Project) -> StyleSnapsho
     return style
 
 
+IMAGELESS_ASSET_EXAMPLE: dict[str, Any] = {
+    "id": "7d0c2a4e-3f5b-4c1e-9a8d-2b6f1e0c9d47",
+    "name": "Harbor crane",
+    "type": "location",
+}
+
+
 class ImagelessAsset(BaseModel):
-    id: str
-    name: str
-    type: str
+    model_config = ConfigDict(json_schema_extra={"examples": [IMAGELESS_ASSET_EXAMPLE]})
+
+    id: str = Field(description="The asset's id")
+    name: str = Field(description="The asset's name")
+    type: str = Field(description="The asset's type, e.g. `character`, `location` or `prop`")
 
 
 class StageOut(BaseModel):
-    stage: int
-    locked_at: datetime | None
-    active_assets: int
-    imageless_assets: list[ImagelessAsset]
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stage": 5,
+                    "locked_at": "2026-03-14T09:26:53Z",
+                    "active_assets": 12,
+                    "imageless_assets": [IMAGELESS_ASSET_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    stage: int = Field(description="The stage this answer is about (always 5)")
+    locked_at: datetime | None = Field(
+        description="When the asset manifest was locked, or null when unlocked"
+    )
+    active_assets: int = Field(description="How many of the project's assets are active")
+    imageless_assets: list[ImagelessAsset] = Field(
+        description="Active assets without an image (allowed; listed so a client can warn)"
+    )
 
 
 async def _active(session: AsyncSession, project: Project) -> list[tuple[ProjectAsset, bool]]:

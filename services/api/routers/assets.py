@@ -13,11 +13,11 @@ from services.api.rendering import json_of
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
-from shared.assets.schemas import AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
+from shared.assets.schemas import ASSET_EXAMPLE, AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
 from shared.common import Page, PageParams, page_params
 from shared.errors import AppError
 from shared.extraction.tasks import DescribePayload, asset_describe
-from shared.jobs.schemas import JobOut
+from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.jobs.service import job_out
 
 router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
@@ -147,7 +147,13 @@ async def defer_asset(
 
 
 class RestoreOut(BaseModel):
-    asset: AssetOut
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"asset": ASSET_EXAMPLE, "job": {**JOB_EXAMPLE, "kind": "asset.describe"}}]
+        }
+    )
+
+    asset: AssetOut = Field(description="The asset, active again")
     job: JobOut | None = Field(description="The description pass, when the asset was never described")
 
 
@@ -169,15 +175,31 @@ async def restore_asset(
 
 
 class MergeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    source_id: uuid.UUID
-    target_id: uuid.UUID
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source_id": "3c8e1f0a-6b2d-4a9e-8f7c-5d1b2e3a4f60",
+                    "target_id": "9a4d2c7e-1f3b-4e8a-b6d5-0c2e9f8a7b13",
+                    "description": "Tall, rain-soaked trench coat, tired eyes",
+                }
+            ]
+        },
+    )
+    source_id: uuid.UUID = Field(description="The asset merged away; it is removed")
+    target_id: uuid.UUID = Field(
+        description="The asset that stays and receives the source's aliases, scenes and images"
+    )
     description: str | None = Field(default=None, max_length=8000, description="Omit to keep the target's")
 
 
 class CloneIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    global_asset_id: uuid.UUID
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"global_asset_id": "0b6e4f2a-8c1d-4e3f-a5b7-9d2c1e0f3a68"}]},
+    )
+    global_asset_id: uuid.UUID = Field(description="The library asset to copy into this project")
 
 
 @router.post(

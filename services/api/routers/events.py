@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import structlog
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -53,9 +53,9 @@ class EventStream(EventSourceResponse):
 
 class JobEventData(BaseModel):
     id: uuid.UUID = Field(description="The job's id")
-    kind: KindName
-    project_id: uuid.UUID | None
-    status: JobStatus
+    kind: KindName = Field(description="The job's kind")
+    project_id: uuid.UUID | None = Field(description="The job's project, or null for a job of no project")
+    status: JobStatus = Field(description="The job's status")
     progress: float | None = Field(default=None, description="0.0 to 1.0, when the event reports it")
     message: str | None = Field(default=None, description="What the job is doing now, for a person")
     result: dict[str, Any] | None = Field(default=None, description="On `succeeded`: the kind's result")
@@ -69,9 +69,9 @@ class AttemptEventData(BaseModel):
         description="`added` by a generation or an upload (it is then the selected image), `selected` "
         "by the user, `deleted` by the user"
     )
-    project_id: uuid.UUID
-    asset_id: uuid.UUID
-    attempt_id: uuid.UUID
+    project_id: uuid.UUID = Field(description="The asset's project")
+    asset_id: uuid.UUID = Field(description="The asset whose carousel changed")
+    attempt_id: uuid.UUID = Field(description="The image (attempt) added, selected or deleted")
     attempt_number: int | None = Field(default=None, description="On `added`")
     evicted: list[uuid.UUID] = Field(
         default_factory=list, description="On `added`: images removed to stay at the cap"
@@ -80,7 +80,7 @@ class AttemptEventData(BaseModel):
 
 
 class ReadyEventData(BaseModel):
-    project_id: uuid.UUID
+    project_id: uuid.UUID = Field(description="The project the stream is about")
     resumed: bool = Field(description="True when the stream continues after the client's Last-Event-ID")
 
 
@@ -92,43 +92,59 @@ class ResetEventData(BaseModel):
 
 
 class ProjectJobEvent(BaseModel):
-    event: Literal["job"]
+    event: Literal["job"] = Field(description="SSE event name: a job's state change or progress report")
     id: str = Field(description="Stream id, e.g. `1764513600000-0`; send it back as Last-Event-ID")
-    data: JobEventData
+    data: JobEventData = Field(description="SSE data field (JSON): the job as it now stands")
 
 
 class ProjectAttemptEvent(BaseModel):
-    event: Literal["attempt"]
-    id: str
-    data: AttemptEventData
+    event: Literal["attempt"] = Field(description="SSE event name: a carousel change")
+    id: str = Field(description="Stream id, e.g. `1764513600000-0`; send it back as Last-Event-ID")
+    data: AttemptEventData = Field(description="SSE data field (JSON): what changed in which carousel")
 
 
 class ProjectReadyEvent(BaseModel):
-    event: Literal["ready"]
+    event: Literal["ready"] = Field(description="SSE event name: the first event of every (re)connection")
     id: str | None = Field(description="The stream position the page starts from (absent: none yet)")
-    data: ReadyEventData
+    data: ReadyEventData = Field(
+        description="SSE data field (JSON): the project, and whether the stream resumed"
+    )
 
 
 class ProjectResetEvent(BaseModel):
-    event: Literal["reset"]
-    id: str | None
-    data: ResetEventData
+    event: Literal["reset"] = Field(description="SSE event name: events the client missed are lost")
+    id: str | None = Field(description="Always absent: a reset carries no stream id")
+    data: ResetEventData = Field(description="SSE data field (JSON): why, and what to do")
 
 
 class ProjectStreamEvent(BaseModel):
     """One Server-Sent Event of ``GET /v1/projects/{pid}/events`` (SSE fields event, id, data)."""
 
     message: ProjectReadyEvent | ProjectResetEvent | ProjectJobEvent | ProjectAttemptEvent = Field(
-        discriminator="event"
+        discriminator="event", description="One event; its `event` field says which kind"
     )
 
 
 class EventsTokenOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "evt_3q2Hk9VbN7xR1mWcT0sLpA",
+                    "expires_at": "2026-11-30T15:02:11Z",
+                    "url": (
+                        "/v1/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/events?token=evt_3q2Hk9VbN7xR1mWcT0sLpA"
+                    ),
+                }
+            ]
+        }
+    )
+
     token: str = Field(
         description="Pass as `?token=`; good for opening (or reopening) the stream until "
         "`expires_at`, for this project or job only"
     )
-    expires_at: datetime
+    expires_at: datetime = Field(description="When the token stops opening the stream")
     url: str = Field(description="The stream's path with the token, ready for `new EventSource(base + url)`")
 
 

@@ -93,7 +93,7 @@ class JobStreamEvent(BaseModel):
     event: Literal["state", "progress"] = Field(
         description="`state` for the first event and every status change, `progress` while running"
     )
-    data: JobEventData
+    data: JobEventData = Field(description="SSE data field (JSON): the job as it now stands")
 
 
 JOB_STREAM_DESCRIPTION = """\
