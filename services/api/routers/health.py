@@ -20,7 +20,11 @@ router = APIRouter(tags=["health"])
 JOBS = Gauge("filmassets_jobs", "Job rows by kind and status", ["kind", "status"])
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get(
+    "/healthz",
+    summary="Liveness: the process answers",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -28,7 +32,17 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     summary="Readiness: PostgreSQL and Redis answer",
-    responses={503: {"description": "A dependency is down"}},
+    responses={
+        200: {
+            "description": "Both answer",
+            "content": {
+                "application/json": {
+                    "example": {"status": "ready", "checks": {"database": "ok", "redis": "ok"}}
+                }
+            },
+        },
+        503: {"description": "A dependency is down"},
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}

@@ -59,7 +59,7 @@ async def list_project_jobs(
 
 
 class PingIn(NoopPayload):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"hold_ms": 500}]})
 
 
 @router.get("/{jid:uuid}", summary="A job's state, progress, result or error, and cost")
