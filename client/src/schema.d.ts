@@ -1598,16 +1598,19 @@ export interface components {
             /**
              * Project Id
              * Format: uuid
+             * @description The asset's project
              */
             project_id: string;
             /**
              * Asset Id
              * Format: uuid
+             * @description The asset whose carousel changed
              */
             asset_id: string;
             /**
              * Attempt Id
              * Format: uuid
+             * @description The image (attempt) added, selected or deleted
              */
             attempt_id: string;
             /**
@@ -1626,9 +1629,43 @@ export interface components {
              */
             job_id?: string | null;
         };
-        /** AttemptJobEnvelope */
+        /**
+         * AttemptJobEnvelope
+         * @example {
+         *       "eviction": {
+         *         "attempts": 4,
+         *         "cap": 4,
+         *         "evicts": [
+         *           {
+         *             "attempt_id": "6e2f9b1c-4a7d-4c3e-9b8a-1f0d2e3c4b57",
+         *             "attempt_number": 1,
+         *             "selected": false
+         *           }
+         *         ],
+         *         "pending": 0
+         *       },
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "image.generate",
+         *         "progress": 0,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "queued",
+         *         "tries": 0
+         *       }
+         *     }
+         */
         AttemptJobEnvelope: {
+            /** @description The image job, queued */
             job: components["schemas"]["JobOut"];
+            /** @description What the new image will do to the asset's carousel */
             eviction: components["schemas"]["CapOutlook"];
         };
         /**
@@ -1821,15 +1858,131 @@ export interface components {
              */
             stale?: boolean;
         };
-        /** BatchEnvelope */
+        /**
+         * BatchEnvelope
+         * @example {
+         *       "batch": {
+         *         "counts": {
+         *           "cancelled": 0,
+         *           "failed": 0,
+         *           "queued": 1,
+         *           "running": 1,
+         *           "succeeded": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *         "jobs": [
+         *           {
+         *             "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *             "cost": {
+         *               "cache_read_tokens": 0,
+         *               "cache_write_tokens": 0,
+         *               "input_tokens": 0,
+         *               "output_tokens": 0,
+         *               "usd": 0
+         *             },
+         *             "created_at": "2026-11-30T14:02:11.512Z",
+         *             "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *             "kind": "image.generate",
+         *             "progress": 0.5,
+         *             "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *             "started_at": "2026-11-30T14:02:12.004Z",
+         *             "status": "running",
+         *             "tries": 0
+         *           },
+         *           {
+         *             "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *             "cost": {
+         *               "cache_read_tokens": 0,
+         *               "cache_write_tokens": 0,
+         *               "input_tokens": 0,
+         *               "output_tokens": 0,
+         *               "usd": 0
+         *             },
+         *             "created_at": "2026-11-30T14:02:11.512Z",
+         *             "id": "7f3b8d2e-5c1a-4e9f-b0d6-2a4c8e1f9b35",
+         *             "kind": "image.generate",
+         *             "progress": 0,
+         *             "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *             "status": "queued",
+         *             "tries": 0
+         *           }
+         *         ],
+         *         "kind": "generate-all",
+         *         "message": "0 of 2 done",
+         *         "progress": 0.25,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "running",
+         *         "total": 2
+         *       }
+         *     }
+         */
         BatchEnvelope: {
+            /** @description The batch */
             batch: components["schemas"]["BatchOut"];
         };
-        /** BatchOut */
+        /**
+         * BatchOut
+         * @example {
+         *       "counts": {
+         *         "cancelled": 0,
+         *         "failed": 0,
+         *         "queued": 1,
+         *         "running": 1,
+         *         "succeeded": 0
+         *       },
+         *       "created_at": "2026-11-30T14:02:11.512Z",
+         *       "id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *       "jobs": [
+         *         {
+         *           "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "kind": "image.generate",
+         *           "progress": 0.5,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "started_at": "2026-11-30T14:02:12.004Z",
+         *           "status": "running",
+         *           "tries": 0
+         *         },
+         *         {
+         *           "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "7f3b8d2e-5c1a-4e9f-b0d6-2a4c8e1f9b35",
+         *           "kind": "image.generate",
+         *           "progress": 0,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "status": "queued",
+         *           "tries": 0
+         *         }
+         *       ],
+         *       "kind": "generate-all",
+         *       "message": "0 of 2 done",
+         *       "progress": 0.25,
+         *       "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *       "status": "running",
+         *       "total": 2
+         *     }
+         */
         BatchOut: {
             /**
              * Id
              * Format: uuid
+             * @description The batch's id
              */
             id: string;
             /**
@@ -1841,6 +1994,7 @@ export interface components {
             /**
              * Project Id
              * Format: uuid
+             * @description The project the batch works on
              */
             project_id: string;
             /**
@@ -1882,6 +2036,7 @@ export interface components {
             /**
              * Created At
              * Format: date-time
+             * @description When the batch was started
              */
             created_at: string;
             /**
@@ -2239,11 +2394,17 @@ export interface components {
              */
             current: boolean;
         };
-        /** CloneIn */
+        /**
+         * CloneIn
+         * @example {
+         *       "global_asset_id": "0b6e4f2a-8c1d-4e3f-a5b7-9d2c1e0f3a68"
+         *     }
+         */
         CloneIn: {
             /**
              * Global Asset Id
              * Format: uuid
+             * @description The library asset to copy into this project
              */
             global_asset_id: string;
         };
@@ -2441,17 +2602,60 @@ export interface components {
             /** @description With ?shot=: the asset's view matching the shot's side */
             view: components["schemas"]["ViewChoice"] | null;
         };
-        /** CostsOut */
+        /**
+         * CostsOut
+         * @example {
+         *       "by_kind": [
+         *         {
+         *           "cache_read_tokens": 24000,
+         *           "cache_write_tokens": 12000,
+         *           "input_tokens": 42000,
+         *           "jobs": 3,
+         *           "kind": "extract.confirm",
+         *           "output_tokens": 6100,
+         *           "usd": 0.2143
+         *         },
+         *         {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "jobs": 3,
+         *           "kind": "image.generate",
+         *           "output_tokens": 0,
+         *           "usd": 0.12
+         *         }
+         *       ],
+         *       "image_usd": 0.12,
+         *       "images_generated": 3,
+         *       "llm_usd": 0.2143,
+         *       "total_usd": 0.3343
+         *     }
+         */
         CostsOut: {
-            /** Total Usd */
+            /**
+             * Total Usd
+             * @description Everything the project has spent, in US dollars
+             */
             total_usd: number;
-            /** Llm Usd */
+            /**
+             * Llm Usd
+             * @description The part spent on LLM calls (every job kind not `image.*`)
+             */
             llm_usd: number;
-            /** Image Usd */
+            /**
+             * Image Usd
+             * @description The part spent by `image.*` jobs
+             */
             image_usd: number;
-            /** Images Generated */
+            /**
+             * Images Generated
+             * @description How many images were generated (uploads not counted)
+             */
             images_generated: number;
-            /** By Kind */
+            /**
+             * By Kind
+             * @description Spending per job kind, ordered by kind
+             */
             by_kind: components["schemas"]["KindCost"][];
         };
         /**
@@ -2596,20 +2800,51 @@ export interface components {
              */
             quote: string;
         };
-        /** ErrorBody */
+        /**
+         * ErrorBody
+         * @example {
+         *       "error": {
+         *         "code": "not_found",
+         *         "message": "Project not found"
+         *       }
+         *     }
+         */
         ErrorBody: {
+            /** @description What went wrong */
             error: components["schemas"]["ErrorDetail"];
         };
-        /** ErrorDetail */
+        /**
+         * ErrorDetail
+         * @example {
+         *       "code": "not_found",
+         *       "message": "Project not found"
+         *     }
+         */
         ErrorDetail: {
-            /** Code */
+            /**
+             * Code
+             * @description Machine-readable error code, e.g. `not_found` or `validation_error`
+             */
             code: string;
-            /** Message */
+            /**
+             * Message
+             * @description Human-readable explanation
+             */
             message: string;
-            /** Details */
+            /**
+             * Details
+             * @description More about the error, or null; for `validation_error` a list of `{loc, msg, type}`
+             */
             details?: unknown;
         };
-        /** EventsTokenOut */
+        /**
+         * EventsTokenOut
+         * @example {
+         *       "expires_at": "2026-11-30T15:02:11Z",
+         *       "token": "evt_3q2Hk9VbN7xR1mWcT0sLpA",
+         *       "url": "/v1/projects/5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41/events?token=evt_3q2Hk9VbN7xR1mWcT0sLpA"
+         *     }
+         */
         EventsTokenOut: {
             /**
              * Token
@@ -2619,6 +2854,7 @@ export interface components {
             /**
              * Expires At
              * Format: date-time
+             * @description When the token stops opening the stream
              */
             expires_at: string;
             /**
@@ -2627,14 +2863,25 @@ export interface components {
              */
             url: string;
         };
-        /** EvictedImage */
+        /**
+         * EvictedImage
+         * @example {
+         *       "attempt_id": "6e2f9b1c-4a7d-4c3e-9b8a-1f0d2e3c4b57",
+         *       "attempt_number": 1,
+         *       "selected": false
+         *     }
+         */
         EvictedImage: {
             /**
              * Attempt Id
              * Format: uuid
+             * @description The image (attempt) that will be removed
              */
             attempt_id: string;
-            /** Attempt Number */
+            /**
+             * Attempt Number
+             * @description Its number in the asset's carousel
+             */
             attempt_number: number;
             /**
              * Selected
@@ -2794,13 +3041,29 @@ export interface components {
              */
             height: number;
         };
-        /** ImagelessAsset */
+        /**
+         * ImagelessAsset
+         * @example {
+         *       "id": "7d0c2a4e-3f5b-4c1e-9a8d-2b6f1e0c9d47",
+         *       "name": "Harbor crane",
+         *       "type": "location"
+         *     }
+         */
         ImagelessAsset: {
-            /** Id */
+            /**
+             * Id
+             * @description The asset's id
+             */
             id: string;
-            /** Name */
+            /**
+             * Name
+             * @description The asset's name
+             */
             name: string;
-            /** Type */
+            /**
+             * Type
+             * @description The asset's type, e.g. `character`, `location` or `prop`
+             */
             type: string;
         };
         /**
@@ -3347,13 +3610,18 @@ export interface components {
             id: string;
             /**
              * Kind
+             * @description The job's kind
              * @enum {string}
              */
             kind: "noop" | "script.parse" | "extract.preview" | "extract.confirm" | "asset.describe" | "attempt.describe" | "image.generate" | "image.upload" | "scene_image.generate" | "scene_image.upload" | "storage.sweep";
-            /** Project Id */
+            /**
+             * Project Id
+             * @description The job's project, or null for a job of no project
+             */
             project_id: string | null;
             /**
              * Status
+             * @description The job's status
              * @enum {string}
              */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -3511,23 +3779,56 @@ export interface components {
              * @enum {string}
              */
             event: "state" | "progress";
+            /** @description SSE data field (JSON): the job as it now stands */
             data: components["schemas"]["JobEventData"];
         };
-        /** KindCost */
+        /**
+         * KindCost
+         * @example {
+         *       "cache_read_tokens": 24000,
+         *       "cache_write_tokens": 12000,
+         *       "input_tokens": 42000,
+         *       "jobs": 3,
+         *       "kind": "extract.confirm",
+         *       "output_tokens": 6100,
+         *       "usd": 0.2143
+         *     }
+         */
         KindCost: {
-            /** Kind */
+            /**
+             * Kind
+             * @description Job kind, e.g. `extract.confirm` or `image.generate`
+             */
             kind: string;
-            /** Jobs */
+            /**
+             * Jobs
+             * @description How many jobs of this kind the project has run
+             */
             jobs: number;
-            /** Input Tokens */
+            /**
+             * Input Tokens
+             * @description LLM input tokens, summed over those jobs
+             */
             input_tokens: number;
-            /** Output Tokens */
+            /**
+             * Output Tokens
+             * @description LLM output tokens, summed over those jobs
+             */
             output_tokens: number;
-            /** Cache Write Tokens */
+            /**
+             * Cache Write Tokens
+             * @description LLM prompt-cache write tokens, summed over those jobs
+             */
             cache_write_tokens: number;
-            /** Cache Read Tokens */
+            /**
+             * Cache Read Tokens
+             * @description LLM prompt-cache read tokens, summed over those jobs
+             */
             cache_read_tokens: number;
-            /** Usd */
+            /**
+             * Usd
+             * @description What those jobs cost, in US dollars
+             */
             usd: number;
         };
         /** LeftOut */
@@ -3555,30 +3856,69 @@ export interface components {
              */
             tokens: number;
         };
-        /** LibraryAssetOut */
+        /**
+         * LibraryAssetOut
+         * @example {
+         *       "aliases": [
+         *         "Mara",
+         *         "Voss"
+         *       ],
+         *       "created_at": "2026-03-14T09:26:53Z",
+         *       "description": "Tall, rain-soaked trench coat, tired eyes",
+         *       "id": "0b6e4f2a-8c1d-4e3f-a5b7-9d2c1e0f3a68",
+         *       "image_url": "https://cdn.example.com/library/0b6e4f2a.png",
+         *       "name": "Detective Mara Voss",
+         *       "source_project_id": "5f1c9a3e-2d4b-4e6f-8a7c-1b3d5e7f9a0c",
+         *       "thumbnail_url": "https://cdn.example.com/library/0b6e4f2a_thumb.webp",
+         *       "type": "character"
+         *     }
+         */
         LibraryAssetOut: {
             /**
              * Id
              * Format: uuid
+             * @description The library asset's id
              */
             id: string;
-            /** Name */
+            /**
+             * Name
+             * @description The asset's name
+             */
             name: string;
-            /** Type */
+            /**
+             * Type
+             * @description The asset's type, e.g. `character`, `location` or `prop`
+             */
             type: string;
-            /** Aliases */
+            /**
+             * Aliases
+             * @description Other names the asset goes by
+             */
             aliases: string[];
-            /** Description */
+            /**
+             * Description
+             * @description What the asset looks like
+             */
             description: string;
-            /** Image Url */
+            /**
+             * Image Url
+             * @description URL of the asset's image, or null when it has none
+             */
             image_url: string | null;
-            /** Thumbnail Url */
+            /**
+             * Thumbnail Url
+             * @description URL of a small preview of the image, or null
+             */
             thumbnail_url: string | null;
-            /** Source Project Id */
+            /**
+             * Source Project Id
+             * @description The project it was promoted from, or null when that project is gone
+             */
             source_project_id: string | null;
             /**
              * Created At
              * Format: date-time
+             * @description When it was added to the library
              */
             created_at: string;
         };
@@ -3602,16 +3942,25 @@ export interface components {
              */
             text?: string;
         };
-        /** MergeIn */
+        /**
+         * MergeIn
+         * @example {
+         *       "description": "Tall, rain-soaked trench coat, tired eyes",
+         *       "source_id": "3c8e1f0a-6b2d-4a9e-8f7c-5d1b2e3a4f60",
+         *       "target_id": "9a4d2c7e-1f3b-4e8a-b6d5-0c2e9f8a7b13"
+         *     }
+         */
         MergeIn: {
             /**
              * Source Id
              * Format: uuid
+             * @description The asset merged away; it is removed
              */
             source_id: string;
             /**
              * Target Id
              * Format: uuid
+             * @description The asset that stays and receives the source's aliases, scenes and images
              */
             target_id: string;
             /**
@@ -3647,51 +3996,214 @@ export interface components {
              */
             description?: string;
         };
-        /** Page[AssetOut] */
+        /**
+         * Page[AssetOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "aliases": [
+         *             "Mara"
+         *           ],
+         *           "attempt_count": 2,
+         *           "created_at": "2026-11-30T14:03:02.417Z",
+         *           "deferred": false,
+         *           "described": true,
+         *           "description": "A waitress in her sixties, weathered face, grey hair in a bun, a yellow oilskin coat.",
+         *           "id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *           "image": {
+         *             "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *             "height": 576,
+         *             "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *             "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *             "width": 1024
+         *           },
+         *           "metadata": {
+         *             "confidence": 0.9,
+         *             "priority": true
+         *           },
+         *           "name": "MARA",
+         *           "scene_numbers": [
+         *             1,
+         *             3
+         *           ],
+         *           "source": "extracted",
+         *           "stale": false,
+         *           "type": "character",
+         *           "updated_at": "2026-11-30T14:05:40.002Z",
+         *           "version": 3
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 1
+         *     }
+         */
         Page_AssetOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description This page's items, in the listing's order
+             */
             items: components["schemas"]["AssetOut"][];
-            /** Total */
+            /**
+             * Total
+             * @description How many items the whole listing holds, across all pages
+             */
             total: number;
-            /** Limit */
+            /**
+             * Limit
+             * @description The page size used for this page
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description How many items were skipped before this page
+             */
             offset: number;
         };
-        /** Page[JobOut] */
+        /**
+         * Page[JobOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "cost": {
+         *             "cache_read_tokens": 0,
+         *             "cache_write_tokens": 0,
+         *             "input_tokens": 0,
+         *             "output_tokens": 0,
+         *             "usd": 0
+         *           },
+         *           "created_at": "2026-11-30T14:02:11.512Z",
+         *           "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *           "kind": "extract.preview",
+         *           "progress": 0,
+         *           "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "status": "queued",
+         *           "tries": 0
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 1
+         *     }
+         */
         Page_JobOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description This page's items, in the listing's order
+             */
             items: components["schemas"]["JobOut"][];
-            /** Total */
+            /**
+             * Total
+             * @description How many items the whole listing holds, across all pages
+             */
             total: number;
-            /** Limit */
+            /**
+             * Limit
+             * @description The page size used for this page
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description How many items were skipped before this page
+             */
             offset: number;
         };
-        /** Page[LibraryAssetOut] */
+        /**
+         * Page[LibraryAssetOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "aliases": [
+         *             "Mara",
+         *             "Voss"
+         *           ],
+         *           "created_at": "2026-03-14T09:26:53Z",
+         *           "description": "Tall, rain-soaked trench coat, tired eyes",
+         *           "id": "0b6e4f2a-8c1d-4e3f-a5b7-9d2c1e0f3a68",
+         *           "image_url": "https://cdn.example.com/library/0b6e4f2a.png",
+         *           "name": "Detective Mara Voss",
+         *           "source_project_id": "5f1c9a3e-2d4b-4e6f-8a7c-1b3d5e7f9a0c",
+         *           "thumbnail_url": "https://cdn.example.com/library/0b6e4f2a_thumb.webp",
+         *           "type": "character"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 1
+         *     }
+         */
         Page_LibraryAssetOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description This page's items, in the listing's order
+             */
             items: components["schemas"]["LibraryAssetOut"][];
-            /** Total */
+            /**
+             * Total
+             * @description How many items the whole listing holds, across all pages
+             */
             total: number;
-            /** Limit */
+            /**
+             * Limit
+             * @description The page size used for this page
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description How many items were skipped before this page
+             */
             offset: number;
         };
-        /** Page[ProjectOut] */
+        /**
+         * Page[ProjectOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "aspect_ratio": "16:9",
+         *           "created_at": "2026-11-30T14:00:03.120Z",
+         *           "id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *           "script_version": 1,
+         *           "style": {
+         *             "capsule_id": "1d7f5a0e-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+         *             "capsule_name": "Film noir"
+         *           },
+         *           "title": "Night Shift",
+         *           "updated_at": "2026-11-30T14:01:47.904Z"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 1
+         *     }
+         */
         Page_ProjectOut_: {
-            /** Items */
+            /**
+             * Items
+             * @description This page's items, in the listing's order
+             */
             items: components["schemas"]["ProjectOut"][];
-            /** Total */
+            /**
+             * Total
+             * @description How many items the whole listing holds, across all pages
+             */
             total: number;
-            /** Limit */
+            /**
+             * Limit
+             * @description The page size used for this page
+             */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description How many items were skipped before this page
+             */
             offset: number;
         };
-        /** PingIn */
+        /**
+         * PingIn
+         * @example {
+         *       "hold_ms": 500
+         *     }
+         */
         PingIn: {
             /**
              * Hold Ms
@@ -3928,12 +4440,16 @@ export interface components {
         /** ProjectAttemptEvent */
         ProjectAttemptEvent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description SSE event name: a carousel change (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             event: "attempt";
-            /** Id */
+            /**
+             * Id
+             * @description Stream id, e.g. `1764513600000-0`; send it back as Last-Event-ID
+             */
             id: string;
+            /** @description SSE data field (JSON): what changed in which carousel */
             data: components["schemas"]["AttemptEventData"];
         };
         /**
@@ -3960,7 +4476,7 @@ export interface components {
         /** ProjectJobEvent */
         ProjectJobEvent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description SSE event name: a job's state change or progress report (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             event: "job";
@@ -3969,6 +4485,7 @@ export interface components {
              * @description Stream id, e.g. `1764513600000-0`; send it back as Last-Event-ID
              */
             id: string;
+            /** @description SSE data field (JSON): the job as it now stands */
             data: components["schemas"]["JobEventData"];
         };
         /**
@@ -4055,7 +4572,7 @@ export interface components {
         /** ProjectReadyEvent */
         ProjectReadyEvent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description SSE event name: the first event of every (re)connection (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             event: "ready";
@@ -4064,17 +4581,22 @@ export interface components {
              * @description The stream position the page starts from (absent: none yet)
              */
             id: string | null;
+            /** @description SSE data field (JSON): the project, and whether the stream resumed */
             data: components["schemas"]["ReadyEventData"];
         };
         /** ProjectResetEvent */
         ProjectResetEvent: {
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description SSE event name: events the client missed are lost (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             event: "reset";
-            /** Id */
+            /**
+             * Id
+             * @description Always absent: a reset carries no stream id
+             */
             id: string | null;
+            /** @description SSE data field (JSON): why, and what to do */
             data: components["schemas"]["ResetEventData"];
         };
         /**
@@ -4082,7 +4604,10 @@ export interface components {
          * @description One Server-Sent Event of ``GET /v1/projects/{pid}/events`` (SSE fields event, id, data).
          */
         ProjectStreamEvent: {
-            /** Message */
+            /**
+             * Message
+             * @description One event; its `event` field says which kind
+             */
             message: components["schemas"]["ProjectReadyEvent"] | components["schemas"]["ProjectResetEvent"] | components["schemas"]["ProjectJobEvent"] | components["schemas"]["ProjectAttemptEvent"];
         };
         /**
@@ -4166,6 +4691,7 @@ export interface components {
             /**
              * Project Id
              * Format: uuid
+             * @description The project the stream is about
              */
             project_id: string;
             /**
@@ -4315,8 +4841,61 @@ export interface components {
              */
             reason: string;
         };
-        /** RestoreOut */
+        /**
+         * RestoreOut
+         * @example {
+         *       "asset": {
+         *         "aliases": [
+         *           "Mara"
+         *         ],
+         *         "attempt_count": 2,
+         *         "created_at": "2026-11-30T14:03:02.417Z",
+         *         "deferred": false,
+         *         "described": true,
+         *         "description": "A waitress in her sixties, weathered face, grey hair in a bun, a yellow oilskin coat.",
+         *         "id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *         "image": {
+         *           "attempt_id": "8b7a6c5d-4e3f-4a2b-9c1d-0e9f8a7b6c5d",
+         *           "height": 576,
+         *           "image_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.png?exp=1796050000&sig=3f9a",
+         *           "thumbnail_url": "http://127.0.0.1:8000/v1/files/projects/5f0e8a8e/attempts/8b7a6c5d.thumb.webp?exp=1796050000&sig=8c1d",
+         *           "width": 1024
+         *         },
+         *         "metadata": {
+         *           "confidence": 0.9,
+         *           "priority": true
+         *         },
+         *         "name": "MARA",
+         *         "scene_numbers": [
+         *           1,
+         *           3
+         *         ],
+         *         "source": "extracted",
+         *         "stale": false,
+         *         "type": "character",
+         *         "updated_at": "2026-11-30T14:05:40.002Z",
+         *         "version": 3
+         *       },
+         *       "job": {
+         *         "cost": {
+         *           "cache_read_tokens": 0,
+         *           "cache_write_tokens": 0,
+         *           "input_tokens": 0,
+         *           "output_tokens": 0,
+         *           "usd": 0
+         *         },
+         *         "created_at": "2026-11-30T14:02:11.512Z",
+         *         "id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
+         *         "kind": "asset.describe",
+         *         "progress": 0,
+         *         "project_id": "5f0e8a8e-9a57-4a0e-8d1c-2b7d6f3e9a41",
+         *         "status": "queued",
+         *         "tries": 0
+         *       }
+         *     }
+         */
         RestoreOut: {
+            /** @description The asset, active again */
             asset: components["schemas"]["AssetOut"];
             /** @description The description pass, when the asset was never described */
             job: components["schemas"]["JobOut"] | null;
@@ -5035,15 +5614,41 @@ export interface components {
              */
             shots: components["schemas"]["CameraAnglesPatch"][];
         };
-        /** StageOut */
+        /**
+         * StageOut
+         * @example {
+         *       "active_assets": 12,
+         *       "imageless_assets": [
+         *         {
+         *           "id": "7d0c2a4e-3f5b-4c1e-9a8d-2b6f1e0c9d47",
+         *           "name": "Harbor crane",
+         *           "type": "location"
+         *         }
+         *       ],
+         *       "locked_at": "2026-03-14T09:26:53Z",
+         *       "stage": 5
+         *     }
+         */
         StageOut: {
-            /** Stage */
+            /**
+             * Stage
+             * @description The stage this answer is about (always 5)
+             */
             stage: number;
-            /** Locked At */
+            /**
+             * Locked At
+             * @description When the asset manifest was locked, or null when unlocked
+             */
             locked_at: string | null;
-            /** Active Assets */
+            /**
+             * Active Assets
+             * @description How many of the project's assets are active
+             */
             active_assets: number;
-            /** Imageless Assets */
+            /**
+             * Imageless Assets
+             * @description Active assets without an image (allowed; listed so a client can warn)
+             */
             imageless_assets: components["schemas"]["ImagelessAsset"][];
         };
         /**
@@ -5528,7 +6133,7 @@ export interface components {
             missing: string[];
             /**
              * Batch Id
-             * @description Null until the batches API lands: follow the jobs one by one
+             * @description Always null for now: the views are not started as a batch; follow the jobs one by one
              */
             batch_id?: string | null;
             /**
@@ -5561,6 +6166,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         [key: string]: string;
                     };
@@ -5577,12 +6187,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Both answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ready",
+                     *       "checks": {
+                     *         "database": "ok",
+                     *         "redis": "ok"
+                     *       }
+                     *     }
+                     */
                     "application/json": unknown;
                 };
             };
