@@ -13,6 +13,8 @@ cleanup() {
   stopping=1
   trap - INT TERM EXIT
   echo "[dev] stopping..."
+  # The supervise loops' children (the worker processes) first, then the loops and the API.
+  for pid in "${pids[@]}"; do pkill -TERM -P "$pid" 2>/dev/null || true; done
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
