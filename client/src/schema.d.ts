@@ -1148,7 +1148,7 @@ export interface paths {
         put?: never;
         /**
          * Draw the views the asset's carousel lacks
-         * @description Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` job with `view` per missing view among front, side, three-quarter, back (views already being drawn are not started twice). `batch_id` is null until the batches API lands: follow `jobs`. A shot whose side has a view hands that view on (see the scene context's `view`).
+         * @description Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` job with `view` per missing view among front, side, three-quarter, back (views already being drawn are not started twice), all in one batch: `batch_id` and `Location: /v1/batches/{id}` (follow it there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST /v1/batches/{id}/cancel`). When no view is missing nothing starts and `batch_id` is null. A shot whose side has a view hands that view on (see the scene context's `view`).
          */
         post: operations["generate_views_v1_projects__pid__assets__aid__attempts_generate_views_post"];
         delete?: never;
@@ -1988,9 +1988,9 @@ export interface components {
             /**
              * Kind
              * @description The bulk action that started the batch
-             * @constant
+             * @enum {string}
              */
-            kind: "generate-all";
+            kind: "generate-all" | "generate-views";
             /**
              * Project Id
              * Format: uuid
@@ -6071,8 +6071,10 @@ export interface components {
          * ViewsOut
          * @example {
          *       "asset_id": "3a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d",
+         *       "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
          *       "jobs": [
          *         {
+         *           "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
          *           "cost": {
          *             "cache_read_tokens": 0,
          *             "cache_write_tokens": 0,
@@ -6089,6 +6091,7 @@ export interface components {
          *           "tries": 0
          *         },
          *         {
+         *           "batch_id": "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24",
          *           "cost": {
          *             "cache_read_tokens": 0,
          *             "cache_write_tokens": 0,
@@ -6133,7 +6136,7 @@ export interface components {
             missing: string[];
             /**
              * Batch Id
-             * @description Always null for now: the views are not started as a batch; follow the jobs one by one
+             * @description The batch holding the view jobs: follow it with `GET /v1/batches/{id}` (or cancel it as a whole); null when no view was missing and nothing started
              */
             batch_id?: string | null;
             /**

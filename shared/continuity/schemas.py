@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.assets.schemas import AssetType
 from shared.continuity.angles import Angle, Framing, Side
+from shared.jobs.batches import BATCH_ID_EXAMPLE
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.stage8.schemas import MASTER_IMAGE_EXAMPLE, SceneImage, ShotAngles
 
@@ -199,10 +200,10 @@ class ViewsOut(BaseModel):
                     "asset_id": _AID,
                     "present": ["front"],
                     "missing": ["side", "back"],
-                    "batch_id": None,
+                    "batch_id": BATCH_ID_EXAMPLE,
                     "jobs": [
-                        {**JOB_EXAMPLE, "kind": "image.generate"},
-                        {**JOB_EXAMPLE, "kind": "image.generate"},
+                        {**JOB_EXAMPLE, "kind": "image.generate", "batch_id": BATCH_ID_EXAMPLE},
+                        {**JOB_EXAMPLE, "kind": "image.generate", "batch_id": BATCH_ID_EXAMPLE},
                     ],
                 }
             ]
@@ -213,7 +214,8 @@ class ViewsOut(BaseModel):
     missing: list[str] = Field(description="Views started now")
     batch_id: uuid.UUID | None = Field(
         default=None,
-        description="Always null for now: the views are not started as a batch; follow the jobs one by one",
+        description="The batch holding the view jobs: follow it with `GET /v1/batches/{id}` (or cancel it "
+        "as a whole); null when no view was missing and nothing started",
     )
     jobs: list[JobOut] = Field(description="One image job per missing view")
 

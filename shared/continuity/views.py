@@ -1,8 +1,8 @@
 """Views (seed 3C.2): front, side, three-quarter and back images of a character, prop or extra in
 its Stage 5 carousel, and which one a shot should hand on.
 
-``generate-views`` starts one ``image.generate`` job (with ``view``) per view the carousel lacks.
-Until the batches API lands the answer is the list of those jobs."""
+``generate-views`` starts one ``image.generate`` job (with ``view``) per view the carousel lacks,
+all in one batch (followed and cancelled as one, like generate-all); no batch when none is missing."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from shared.attempts.tasks import GeneratePayload, image_generate
 from shared.continuity.angles import VIEW_FOR_SIDE
 from shared.continuity.schemas import ViewChoice, ViewsOut
 from shared.errors import ValidationFailed
+from shared.jobs.batches import create_batch
 from shared.jobs.service import job_out
 from shared.jobs.starter import JobStarter
 from shared.models import AssetAttempt, Job, Project
 from shared.models.asset import VIEWS
+from shared.models.job import Batch
 from shared.projects.stage5 import ensure_unlocked, require_style
 from shared.storage.base import Storage
 
@@ -37,7 +39,9 @@ async def pending_views(jobs: JobStarter, asset_id: uuid.UUID) -> set[str]:
     return {str(p.get("view")) for p in rows if p.get("view")}
 
 
-async def generate_views(jobs: JobStarter, *, project: Project, asset_id: uuid.UUID) -> ViewsOut:
+async def generate_views(
+    jobs: JobStarter, *, project: Project, asset_id: uuid.UUID
+) -> tuple[ViewsOut, Batch | None]:
     ensure_unlocked(project)
     asset = await require_asset(jobs.session, project, asset_id)
     if asset.type not in VIEW_TYPES:
@@ -53,16 +57,26 @@ async def generate_views(jobs: JobStarter, *, project: Project, asset_id: uuid.U
     # A view already on its way is not started twice (a double click, a retry without a key).
     busy = await pending_views(jobs, asset.id)
     missing = [v for v in VIEWS if v not in have and v not in busy]
+    # Nothing to draw, nothing to follow: an empty batch would only be a row that says so.
+    batch = (
+        await create_batch(jobs.session, kind="generate-views", owner_id=jobs.owner_id, project_id=project.id)
+        if missing
+        else None
+    )
     started = [
-        await jobs.start(image_generate, project=project, payload=GeneratePayload(asset_id=asset.id, view=v))
+        await jobs.start(
+            image_generate, project=project, payload=GeneratePayload(asset_id=asset.id, view=v), batch=batch
+        )
         for v in missing
     ]
-    return ViewsOut(
+    out = ViewsOut(
         asset_id=asset.id,
         present=[v for v in VIEWS if v in have],
         missing=missing,
+        batch_id=batch.id if batch is not None else None,
         jobs=[job_out(j) for j in started],
     )
+    return out, batch
 
 
 def choose_view(

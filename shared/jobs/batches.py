@@ -1,4 +1,4 @@
-"""Batches: the jobs one bulk action started (generate-all), followed and cancelled as one.
+"""Batches: the jobs one bulk action started (generate-all, generate-views), followed and cancelled as one.
 
 A batch row only says which action made it; its status, counts and progress are computed from its
 jobs whenever it is read, so they can never disagree with the jobs themselves."""
@@ -25,7 +25,7 @@ from shared.jobs.service import job_event, job_out
 from shared.models import Job
 from shared.models.job import Batch
 
-BatchKind = Literal["generate-all"]
+BatchKind = Literal["generate-all", "generate-views"]
 
 
 BATCH_ID_EXAMPLE = "2e7a4c1f-9b3d-4f6e-8a5c-0d1b7e9f3a24"

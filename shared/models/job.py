@@ -32,8 +32,8 @@ __all__ = ["JOB_STATUSES", "TERMINAL_STATUSES", "Batch", "IdempotencyKey", "Job"
 
 
 class Batch(Base):
-    """Jobs started together by one bulk action (generate-all), followed and cancelled as one.
-    Its status, counts and progress are always computed from its jobs, never stored."""
+    """Jobs started together by one bulk action (generate-all, generate-views), followed and
+    cancelled as one. Its status, counts and progress are always computed from its jobs, never stored."""
 
     __tablename__ = "batches"
     __table_args__ = (Index("ix_batches_project_created", "project_id", "created_at"),)

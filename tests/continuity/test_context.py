@@ -90,11 +90,23 @@ async def test_generate_views_then_a_shot_hands_on_the_matching_view(s8: Stage8)
     place = await s8.asset("Harbour", "location", scenes=(2,))
     r = await s8.env.client.post(f"{s8.base}/assets/{scope}/attempts/generate-views", headers=s8.auth)
     assert r.status_code == 202, r.text
-    assert (r.json()["missing"], r.json()["batch_id"]) == (["front", "side", "three-quarter", "back"], None)
+    assert r.json()["missing"] == ["front", "side", "three-quarter", "back"]
+    # One batch holds the four view jobs: the page follows it like generate-all's.
+    bid = r.json()["batch_id"]
+    assert bid is not None
+    assert r.headers["Location"] == f"/v1/batches/{bid}"
+    assert {j["batch_id"] for j in r.json()["jobs"]} == {bid}
     assert len(r.json()["jobs"]) == 4
+    batch = (await s8.env.client.get(f"/v1/batches/{bid}", headers=s8.auth)).json()["batch"]
+    assert (batch["kind"], batch["total"], batch["status"]) == ("generate-views", 4, "queued")
+    assert {j["id"] for j in batch["jobs"]} == {j["id"] for j in r.json()["jobs"]}
     again = await s8.env.client.post(f"{s8.base}/assets/{scope}/attempts/generate-views", headers=s8.auth)
-    assert again.json()["jobs"] == []  # already on their way: not started twice
+    # Already on their way: not started twice, and no second batch to follow.
+    assert (again.json()["jobs"], again.json()["batch_id"]) == ([], None)
+    assert "Location" not in again.headers
     assert await s8.env.run() == 4
+    batch = (await s8.env.client.get(f"/v1/batches/{bid}", headers=s8.auth)).json()["batch"]
+    assert (batch["status"], batch["counts"]["succeeded"], batch["progress"]) == ("succeeded", 4, 1.0)
     views = {a["view"] for a in await s8.env.attempts(s8.auth, s8.pid, scope)}
     assert views == {"front", "side", "three-quarter", "back"}
     done = await s8.env.client.post(f"{s8.base}/assets/{scope}/attempts/generate-views", headers=s8.auth)

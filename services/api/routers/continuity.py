@@ -160,9 +160,12 @@ async def repair(aid: uuid.UUID, project: ProjectDep, session: SessionDep, stora
     summary="Draw the views the asset's carousel lacks",
     description="Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` "
     "job with `view` per missing view among front, side, three-quarter, back (views already being drawn "
-    "are not started twice). `batch_id` is null until the batches API lands: follow `jobs`. A shot whose "
-    "side has a view hands that view on (see the scene context's `view`).",
+    "are not started twice), all in one batch: `batch_id` and `Location: /v1/batches/{id}` (follow it "
+    "there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST "
+    "/v1/batches/{id}/cancel`). When no view is missing nothing starts and `batch_id` is null. A shot "
+    "whose side has a view hands that view on (see the scene context's `view`).",
 )
 async def generate_views(aid: uuid.UUID, project: ProjectDep, jobs: JobsDep) -> ViewsOut:
-    out = await views.generate_views(jobs, project=project, asset_id=aid)
-    return jobs.answer(out, status=status.HTTP_202_ACCEPTED)
+    out, batch = await views.generate_views(jobs, project=project, asset_id=aid)
+    location = f"/v1/batches/{batch.id}" if batch is not None else None
+    return jobs.answer(out, status=status.HTTP_202_ACCEPTED, location=location)
