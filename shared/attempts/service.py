@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
-from shared.continuity.stale import master_stale
+from shared.continuity.stale import accepted_key, master_stale
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
@@ -82,11 +82,15 @@ async def select_attempt(
     session: AsyncSession, project: Project, asset_id: uuid.UUID, attempt_id: uuid.UUID
 ) -> None:
     ensure_unlocked(project)
-    await require_asset(session, project, asset_id, for_update=True)
+    asset = await require_asset(session, project, asset_id, for_update=True)
     attempt = await _require_attempt(session, asset_id, attempt_id)
     if not attempt.selected:
         await repo.clear_selection(session, asset_id)
         await repo.mark_selected(session, attempt.id)
+    # Selecting (also re-selecting the selected one) accepts the image for the current description:
+    # a stale mark clears until the description changes again (shared/continuity/stale.py).
+    attempt.accepted_for = accepted_key(asset)
+    await session.flush()
 
 
 async def delete_attempt(

@@ -29,7 +29,6 @@ from shared.continuity.schemas import (
     PreviousState,
     SceneContext,
     ShotOut,
-    StaleMark,
     StyleContext,
 )
 from shared.continuity.shots import angles_of, presence, shot_out
@@ -39,7 +38,7 @@ from shared.errors import NotFound
 from shared.models import AssetAttempt, Project, Scene, SceneInstanceAttempt
 from shared.stage8 import repository as s8repo
 from shared.stage8 import service as s8service
-from shared.stage8.schemas import InstanceOut
+from shared.stage8.schemas import InstanceOut, StaleMark
 from shared.storage.base import Storage
 from shared.styles.service import resolve_style
 

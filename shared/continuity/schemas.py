@@ -12,7 +12,7 @@ from shared.assets.schemas import AssetType
 from shared.continuity.angles import Angle, Framing, Side
 from shared.jobs.batches import BATCH_ID_EXAMPLE
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
-from shared.stage8.schemas import MASTER_IMAGE_EXAMPLE, SceneImage, ShotAngles
+from shared.stage8.schemas import MASTER_IMAGE_EXAMPLE, SceneImage, ShotAngles, StaleMark
 
 ANGLE_DOC = (
     "Camera angles are read from the shot's camera text into a fixed vocabulary (null where the text "
@@ -269,12 +269,6 @@ class AcceptOut(BaseModel):
     suggestion_id: uuid.UUID = Field(description="The accepted suggestion")
     instance_id: uuid.UUID = Field(description="The Stage 8 instance it created in the scene")
     asset_id: uuid.UUID = Field(description="The asset")
-
-
-class StaleMark(BaseModel):
-    stale: bool = Field(description="The image no longer matches what its prompt would say now")
-    made_from: str | None = Field(description="The prompt the image was made from, when it is stale")
-    reason: str | None = Field(description="Why it is stale, for a person (null when it is not)")
 
 
 class ViewChoice(BaseModel):

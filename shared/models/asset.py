@@ -110,6 +110,10 @@ class AssetAttempt(Base):
     view: Mapped[str | None] = mapped_column(String(16))
     prompt_snapshot: Mapped[str | None] = mapped_column(Text)
     style_snapshot: Mapped[dict[str, Any] | None]
+    # Set when the user selects the image: a hash of the text it was accepted for (the asset's
+    # subject, and for a scene image its visual state; shared/continuity/stale.py). While that
+    # text is unchanged the image is not stale, whatever its prompt says.
+    accepted_for: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str | None] = mapped_column(String(40))
     model: Mapped[str | None] = mapped_column(String(80))
     cost_usd: Mapped[Decimal] = mapped_column(Numeric(12, 6), default=Decimal(0))

@@ -112,6 +112,10 @@ class SceneInstanceAttempt(Base):
     bytes: Mapped[int] = mapped_column(Integer)
     prompt_snapshot: Mapped[str | None] = mapped_column(Text)
     style_snapshot: Mapped[dict[str, Any] | None]
+    # Set when the user selects the image: a hash of the text it was accepted for (the asset's
+    # subject, and for a scene image its visual state; shared/continuity/stale.py). While that
+    # text is unchanged the image is not stale, whatever its prompt says.
+    accepted_for: Mapped[str | None] = mapped_column(String(64))
     # The reference image this attempt was made from (a master or an earlier scene's attempt id:
     # no foreign key, it may point at either table and may outlive its target).
     reference_kind: Mapped[str | None] = mapped_column(String(16))

@@ -18,19 +18,20 @@ from decimal import Decimal
 
 import structlog
 from PIL import Image
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.attempts.schemas import AttemptOut
 from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, attempt_out, store_image
+from shared.continuity.stale import accepted_key, instance_stale
 from shared.db import after_commit
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
-from shared.models import Project, Scene, SceneInstanceAttempt
+from shared.models import Project, ProjectAsset, Scene, SceneInstanceAttempt
 from shared.projects.stage5 import ensure_unlocked as ensure_stage5_unlocked
 from shared.stage8 import carousel_repository as repo
 from shared.stage8.gate import ensure_stage8_unlocked
-from shared.stage8.schemas import InstanceAttemptList, InstanceAttemptOut, ReferenceUsed
+from shared.stage8.schemas import InstanceAttemptList, InstanceAttemptOut, ReferenceUsed, StaleMark
 from shared.stage8.service import require_instance
 from shared.storage.base import ObjectNotFound, Storage
 
@@ -39,7 +40,7 @@ log = structlog.get_logger()
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
-def attempt_out_(a: SceneInstanceAttempt, storage: Storage) -> InstanceAttemptOut:
+def attempt_out_(a: SceneInstanceAttempt, storage: Storage, stale: StaleMark) -> InstanceAttemptOut:
     reference = None
     if a.reference_kind in ("master", "instance") and a.reference_attempt_id is not None:
         reference = ReferenceUsed(
@@ -67,15 +68,28 @@ def attempt_out_(a: SceneInstanceAttempt, storage: Storage) -> InstanceAttemptOu
         reference=reference,
         job_id=a.job_id,
         created_at=a.created_at,
+        stale=stale,
     )
 
 
 async def list_attempts(
     session: AsyncSession, storage: Storage, scene: Scene, instance_id: uuid.UUID, *, cap: int
 ) -> InstanceAttemptList:
-    await require_instance(session, scene, instance_id)
+    inst = await require_instance(session, scene, instance_id)
+    # One read of the asset's text for the whole carousel; each mark is computed from it in memory.
+    asset = await _asset_text(session, inst.asset_id)
     rows = await repo.list_attempts(session, instance_id)
-    return InstanceAttemptList(items=[attempt_out_(a, storage) for a in rows], cap=cap)
+    items = [attempt_out_(a, storage, instance_stale(asset, inst.visual_state, a)) for a in rows]
+    return InstanceAttemptList(items=items, cap=cap)
+
+
+async def _asset_text(session: AsyncSession, asset_id: uuid.UUID) -> ProjectAsset:
+    asset = await session.scalar(
+        select(ProjectAsset).where(ProjectAsset.id == asset_id).execution_options(populate_existing=True)
+    )
+    if asset is None:  # an instance goes with its asset (cascade)
+        raise NotFound("Asset not found")
+    return asset
 
 
 async def _require_attempt(
@@ -97,6 +111,9 @@ async def select_attempt(
     if not attempt.selected:
         await repo.clear_selection(session, inst.id)
         await repo.mark_selected(session, attempt.id)
+    # Selecting (also re-selecting the selected one) accepts the image for the current text: a
+    # stale mark clears until the description or the visual state changes again.
+    attempt.accepted_for = accepted_key(await _asset_text(session, inst.asset_id), inst.visual_state)
     inst.use_master_as_is = False
     inst.version += 1
     await session.flush()

@@ -266,6 +266,14 @@ class ReferenceUsed(BaseModel):
     scene_number: int | None = Field(description="Its scene (null for the master)")
 
 
+class StaleMark(BaseModel):
+    """Shared by the Stage 8 carousel, the timeline and the scene context (shared/continuity/stale.py)."""
+
+    stale: bool = Field(description="The image no longer matches what its prompt would say now")
+    made_from: str | None = Field(description="The prompt the image was made from, when it is stale")
+    reason: str | None = Field(description="Why it is stale, for a person (null when it is not)")
+
+
 INSTANCE_ATTEMPT_EXAMPLE: dict[str, Any] = {
     "id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
     "instance_id": _IID,
@@ -290,6 +298,7 @@ INSTANCE_ATTEMPT_EXAMPLE: dict[str, Any] = {
     },
     "job_id": "0b9c7a52-3f1e-4c5a-9d2e-8f6b1a4c7e10",
     "created_at": "2026-11-30T15:10:03.000Z",
+    "stale": {"stale": False, "made_from": None, "reason": None},
 }
 
 
@@ -316,6 +325,13 @@ class InstanceAttemptOut(BaseModel):
     reference: ReferenceUsed | None = Field(description="The reference image this attempt was made from")
     job_id: uuid.UUID | None = Field(description="The job that made it")
     created_at: datetime = Field(description="When it was added (UTC)")
+    stale: StaleMark = Field(
+        description="`stale` when the asset's description or the instance's visual state changed after "
+        "this image was made from them (`made_from`: its prompt, `reason`: `description_changed` or "
+        "`visual_state_changed`). Generating again, or selecting the image (accepting it for the current "
+        "text), clears it until the text changes again. Uploads and master copies are never stale. "
+        "Nothing is deleted."
+    )
 
 
 class InstanceAttemptList(BaseModel):

@@ -164,3 +164,93 @@ async def test_images_made_from_old_text_are_stale_until_regenerated(s8: Stage8)
     stale = (await mara_in(ids[2]))["stale"]
     assert (stale["stale"], stale["reason"]) == (True, "visual_state_changed")
     assert "Soaked" in stale["made_from"]
+
+
+async def test_the_instance_carousel_marks_stale_images_and_reselecting_accepts_them(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", description="An old keeper in a yellow oilskin.")
+    ids = await s8.scene_ids()
+    inst = await s8.instance(ids[2], mara)
+    carousel = s8.url(ids[2], inst["id"], "/attempts")
+    r = await s8.env.client.patch(
+        s8.url(ids[2], inst["id"]), json={"visual_state": "Soaked"}, headers=s8.auth
+    )
+    assert r.status_code == 200, r.text
+    r = await s8.env.client.post(f"{carousel}/generate", headers=s8.auth)
+    assert r.status_code == 202, r.text
+    assert await s8.env.run() == 1
+
+    async def marks() -> list[dict[str, Any]]:
+        r = await s8.env.client.get(carousel, headers=s8.auth)
+        assert r.status_code == 200, r.text
+        return [a["stale"] for a in r.json()["items"]]
+
+    async def in_context() -> dict[str, Any]:
+        [a] = [a for a in (await context(s8, ids[2]))["assets"] if a["name"] == "Mara"]
+        return dict(a["stale"])
+
+    async def describe(text: str) -> None:
+        r = await s8.env.client.patch(f"{s8.base}/assets/{mara}", json={"description": text}, headers=s8.auth)
+        assert r.status_code == 200, r.text
+
+    async def select(tid: str) -> None:
+        r = await s8.env.client.post(f"{carousel}/{tid}/select", headers=s8.auth)
+        assert r.status_code == 200, r.text
+
+    [tid] = [a["id"] for a in (await s8.env.client.get(carousel, headers=s8.auth)).json()["items"]]
+    assert [m["stale"] for m in await marks()] == [False]
+
+    await describe("An old keeper in a red coat.")
+    [mark] = await marks()
+    assert (mark["stale"], mark["reason"]) == (True, "description_changed")
+    assert "yellow oilskin" in mark["made_from"]
+    assert (await in_context())["stale"] is True
+
+    # Re-selecting the (already selected) image accepts it for the new description.
+    await select(tid)
+    assert [m["stale"] for m in await marks()] == [False]
+    assert (await in_context())["stale"] is False
+
+    # The next change marks it again, still with the prompt it was made from.
+    await describe("An old keeper in a green jumper.")
+    [mark] = await marks()
+    assert (mark["stale"], mark["reason"]) == (True, "description_changed")
+    assert "yellow oilskin" in mark["made_from"]
+    assert (await in_context())["stale"] is True
+    await select(tid)
+    assert (await in_context())["stale"] is False
+    # So does a new visual state: the image was accepted for "Soaked".
+    r = await s8.env.client.patch(s8.url(ids[2], inst["id"]), json={"visual_state": "Dry"}, headers=s8.auth)
+    assert r.status_code == 200, r.text
+    [mark] = await marks()
+    assert (mark["stale"], mark["reason"]) == (True, "visual_state_changed")
+    assert (await in_context())["stale"] is True
+    assert len(await marks()) == 1  # nothing deleted
+
+
+async def test_reselecting_a_stale_master_image_clears_the_mark_until_the_next_change(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", description="An old keeper in a yellow oilskin.")
+    await s8.env.generate(s8.auth, s8.pid, mara)
+    assert await s8.env.run() == 1
+    ids = await s8.scene_ids()
+
+    async def marks() -> tuple[bool, bool]:
+        [attempt] = await s8.env.attempts(s8.auth, s8.pid, mara)
+        [a] = [a for a in (await context(s8, ids[1]))["assets"] if a["name"] == "Mara"]
+        return attempt["stale"], a["stale"]["stale"]
+
+    async def describe(text: str) -> None:
+        r = await s8.env.client.patch(f"{s8.base}/assets/{mara}", json={"description": text}, headers=s8.auth)
+        assert r.status_code == 200, r.text
+
+    [tid] = [a["id"] for a in await s8.env.attempts(s8.auth, s8.pid, mara)]
+    await describe("An old keeper in a red coat.")
+    assert await marks() == (True, True)
+    r = await s8.env.client.post(f"{s8.base}/assets/{mara}/attempts/{tid}/select", headers=s8.auth)
+    assert r.status_code == 200, r.text
+    assert await marks() == (False, False)
+    tl = (await s8.env.client.get(f"{s8.base}/assets/{mara}/timeline", headers=s8.auth)).json()
+    assert tl["scenes"][0]["stale"]["stale"] is False
+    await describe("An old keeper in a green jumper.")
+    assert await marks() == (True, True)
+    [a] = [a for a in (await context(s8, ids[1]))["assets"] if a["name"] == "Mara"]
+    assert "yellow oilskin" in a["stale"]["made_from"]
