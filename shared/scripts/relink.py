@@ -15,6 +15,10 @@ are carried over:
   scene as they are: a removal stays a removal even where the evidence says otherwise;
 - an extracted link the old scene gave no textual evidence for (an LLM's inference, or scenes the
   user chose at confirm) is carried to the matching scene, since the text cannot recompute it;
+- each matched scene's shot list (input from the shot-list stage) is copied onto its new scene in
+  the same transaction (``carry_shots``), so presence flags and camera angles follow; shots of a
+  scene that has no match are dropped from the new version (a re-parse loses them with the old
+  rows; a new version leaves them on the older version's scene rows, which are kept);
 - an extracted asset found nowhere in the new version becomes ``stale`` (shown, never deleted), one
   found again loses ``stale``. A stale asset remembers the new scenes its old scenes became
   (``metadata.last_seen``), so the next preview can tell a renamed character from a new one.
@@ -39,10 +43,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
+from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script, Shot
 from shared.scripts.elements import ParsedScene, ParsedScript, split_lines
 from shared.scripts.parser import normalize_cue, parse_script
-from shared.stage8.remap import remap_instances
+from shared.stage8.remap import OldShot, carry_shots, remap_instances
 
 # One-letter names ("B") would match every initial in the text.
 _MIN_FORM = 2
@@ -228,6 +232,7 @@ class Previous:
     version: int | None = None
     scenes: list[SceneShape] = field(default_factory=list)
     links: list[OldLink] = field(default_factory=list)
+    shots: list[OldShot] = field(default_factory=list)
 
 
 async def snapshot(session: AsyncSession, script: Script) -> Previous:
@@ -275,7 +280,28 @@ async def snapshot(session: AsyncSession, script: Script) -> Previous:
             )
         ).all()
     ]
-    return Previous(script_id=source.id, version=source.version, scenes=scenes, links=links)
+    # Read now: on a re-parse the shots go with their scene rows (cascade) when they are rewritten.
+    shots = [
+        OldShot(*row)
+        for row in (
+            await session.execute(
+                select(
+                    Shot.scene_id,
+                    Shot.number,
+                    Shot.camera,
+                    Shot.action,
+                    Shot.assets,
+                    Shot.framing,
+                    Shot.angle,
+                    Shot.side,
+                    Shot.angles_edited,
+                )
+                .join(Scene, Scene.id == Shot.scene_id)
+                .where(Scene.script_id == source.id)
+            )
+        ).all()
+    ]
+    return Previous(script_id=source.id, version=source.version, scenes=scenes, links=links, shots=shots)
 
 
 async def lock_project(session: AsyncSession, project_id: uuid.UUID) -> None:
@@ -380,6 +406,13 @@ async def relink(
     # Stage 8 work follows its scenes: instances move to the matching scenes of this version (or,
     # for a re-parse of the same version, back onto its rewritten scene rows).
     await remap_instances(session, old_script_id=previous.script_id or script.id, new_script_id=script.id)
+    # Shots follow the same pairing as the links (a scene is the same scene for both).
+    await carry_shots(
+        session,
+        project_id=script.project_id,
+        shots=previous.shots,
+        new_scene_of={old: new.id for old, new in matched.items()},
+    )
     await session.flush()
     return RelinkSummary(
         links=len(links), carried=carried, from_evidence=from_evidence, stale=stale, restored=restored

@@ -7,6 +7,11 @@ vanished leaves them *stale*: kept with their images, listed by the readiness ch
 deleted. It must run in the transaction that writes the new version's scenes, after they are
 flushed (``shared/scripts/service.write_scenes``).
 
+``carry_shots`` copies the shot lists of the scenes that carried over onto their new scene rows
+(called by ``shared/scripts/relink.relink`` with its old -> new scene pairing, in the same
+transaction). Shots of a scene without a match are not copied: the new version has no place for
+them (a new version leaves them on the old version's rows; a re-parse drops them with its rows).
+
 Cleanup policy: an instance removed from its scene keeps its images, so re-adding the asset
 brings them back. ``purge_removed_instances`` deletes instances that have been out of their scene
 for longer than ``instance_purge_after_days`` (and their stored objects, after commit). Stale
@@ -21,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import after_commit
-from shared.models import Scene, SceneAssetInstance, SceneInstanceAttempt, Script
+from shared.models import Scene, SceneAssetInstance, SceneInstanceAttempt, Script, Shot
 from shared.stage8 import repository as repo
 from shared.storage.base import Storage
 
@@ -130,6 +135,54 @@ async def remap_instances(
     summary = RemapSummary(moved=moved, stale=len(candidates) - moved)
     log.info("stage8.remap.succeeded", new_script_id=str(new_script_id), moved=moved, stale=summary.stale)
     return summary
+
+
+@dataclass(frozen=True, slots=True)
+class OldShot:
+    """A shot of the previous version's scene, read before its rows may be rewritten."""
+
+    scene_id: uuid.UUID
+    number: int
+    camera: str
+    action: str
+    assets: list[str]
+    framing: str | None
+    angle: str | None
+    side: str | None
+    angles_edited: bool
+
+
+async def carry_shots(
+    session: AsyncSession,
+    *,
+    project_id: uuid.UUID,
+    shots: list[OldShot],
+    new_scene_of: dict[uuid.UUID, uuid.UUID],
+) -> int:
+    """Copy each shot whose scene carried over onto the new scene (angles and the user's angle
+    edits included): one INSERT per 2000 shots, whatever the number of scenes. Returns the count."""
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "project_id": project_id,
+            "scene_id": new_scene_of[s.scene_id],
+            "number": s.number,
+            "camera": s.camera,
+            "action": s.action,
+            "assets": list(s.assets or []),
+            "framing": s.framing,
+            "angle": s.angle,
+            "side": s.side,
+            "angles_edited": s.angles_edited,
+        }
+        for s in shots
+        if s.scene_id in new_scene_of  # a vanished scene's shots are dropped here
+    ]
+    # asyncpg takes at most 32767 parameters per statement: 11 per row, so 2000 rows at a time.
+    for start in range(0, len(rows), 2000):
+        await session.execute(insert(Shot).values(rows[start : start + 2000]))
+    log.info("stage8.shots.carried", copied=len(rows), dropped=len(shots) - len(rows))
+    return len(rows)
 
 
 async def purge_removed_instances(session: AsyncSession, storage: Storage, *, older_than: timedelta) -> int:

@@ -3,12 +3,18 @@ name or alias), the camera angles read from the camera text, and their correctio
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from shared.continuity.angles import CameraAngles, parse_camera, prompt_line
-from tests.stage8.helpers import Stage8
+from shared.db import session_scope
+from shared.models import Scene, Script, Shot
+from shared.scripts.service import write_scenes
+from tests.stage8.helpers import LANTERN, STAIRS, Stage8, script
+from tests.support.factories import put_script
 
 
 @pytest.mark.parametrize(
@@ -178,3 +184,74 @@ async def test_the_scene_instance_list_shows_shots_and_camera_angles(s8: Stage8)
     assert listed["Mara"]["asset_id"] == mara
     assert listed["Mara"]["shots"] == [2, 3]
     assert [a["framing"] for a in listed["Mara"]["camera_angles"]] == ["close-up", None]
+
+
+async def test_a_new_script_version_keeps_the_shot_lists_of_the_scenes_that_carry_over(s8: Stage8) -> None:
+    mara = await s8.asset("Mara", aliases=["the old woman"])
+    await s8.asset("Lamp", "prop", scenes=(1,))
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    harbour = [{"number": 1, "camera": "WS", "action": "Mara on the quay."}]
+    assert (await put(s8, ids[2], harbour)).status_code == 200
+    stairs = [{"number": 1, "camera": "ECU profile", "action": "Mara's hand on the rail."}]
+    assert (await put(s8, ids[3], stairs)).status_code == 200
+    r = await s8.env.client.patch(
+        f"{s8.base}/scenes/{ids[1]}/shots", json={"shots": [{"number": 3, "side": "back"}]}, headers=s8.auth
+    )
+    assert r.status_code == 200, r.text
+    before = (await s8.env.client.get(f"{s8.base}/scenes/{ids[1]}/shots", headers=s8.auth)).json()
+
+    # A new scene at the top, the lantern room edited, the harbour cut: every scene renumbered.
+    text = script("EXT. CLIFF - DAY", LANTERN, STAIRS).replace(
+        "Mara stands here, scene 2.", "Mara stands here, scene 2, trimming the wick."
+    )
+    r = await put_script(s8.env.client, s8.auth, s8.pid, text)
+    assert r.status_code in (200, 201), r.text
+    new = await s8.scene_ids()
+    assert set(new.values()).isdisjoint(ids.values())
+
+    async def shot_list(sid: str) -> dict[str, Any]:
+        r = await s8.env.client.get(f"{s8.base}/scenes/{sid}/shots", headers=s8.auth)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    lantern = await shot_list(new[2])
+    assert [s["number"] for s in lantern["shots"]] == [1, 2, 3, 4]
+    assert [(s["camera"], s["action"], s["listed"]) for s in lantern["shots"]] == [
+        (s["camera"], s["action"], s["listed"]) for s in before["shots"]
+    ]
+    # The user's angle correction came along, and the presence flags follow the copied shots.
+    assert lantern["shots"][2]["camera_angles"] == {
+        "framing": None,
+        "angle": "low",
+        "side": "back",
+        "edited": True,
+    }
+    per = {i["name"]: i for i in lantern["instances"]}
+    assert (per["Mara"]["shots"], per["Lamp"]["shots"]) == ([2, 3], [2])
+    listed = {i["name"]: i for i in await s8.instances(new[2])}
+    assert (listed["Mara"]["shots"], listed["Lamp"]["shots"]) == ([2, 3], [2])
+    assert [a["side"] for a in listed["Mara"]["camera_angles"]] == [None, "back"]
+    assert [s["camera"] for s in (await shot_list(new[3]))["shots"]] == ["ECU profile"]
+    assert (await s8.instance(new[3], mara))["shots"] == [1]
+    # The new scene has no shot list, and the cut harbour's shot went nowhere in this version.
+    assert (await shot_list(new[1]))["shots"] == []
+    async with s8.sessions() as s:
+        on_new = await s.scalar(
+            select(func.count())
+            .select_from(Shot)
+            .join(Scene)
+            .where(Scene.id.in_([uuid.UUID(v) for v in new.values()]))
+        )
+        assert on_new == len(SHOTS) + 1
+
+    # A re-parse of the same version rewrites its scene rows: the shots follow them again.
+    script_id = uuid.UUID((await s8.env.client.get(f"{s8.base}/script", headers=s8.auth)).json()["id"])
+    async with session_scope(s8.sessions) as s:
+        current = await s.get(Script, script_id)
+        assert current is not None
+        await write_scenes(s, current)
+    again = await s8.scene_ids()
+    assert set(again.values()).isdisjoint(new.values())
+    assert [s["number"] for s in (await shot_list(again[2]))["shots"]] == [1, 2, 3, 4]
+    assert (await s8.instance(again[2], mara))["shots"] == [2, 3]
