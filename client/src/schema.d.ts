@@ -369,7 +369,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Make this image the asset's image */
+        /**
+         * Make this image the asset's image
+         * @description Selecting an image (also the one already selected) accepts it for the current description: its `stale` flag clears until the description changes again.
+         */
         post: operations["select_attempt_v1_projects__pid__assets__aid__attempts__tid__select_post"];
         delete?: never;
         options?: never;
@@ -883,7 +886,7 @@ export interface paths {
         put?: never;
         /**
          * Make this image the instance's own image
-         * @description Also turns `use_master_as_is` off. While Stage 8 is locked: 409 `stage_locked`.
+         * @description Also turns `use_master_as_is` off. Selecting an image (also the one already selected) accepts it for the current description and visual state: its `stale` mark clears until one of them changes again. While Stage 8 is locked: 409 `stage_locked`.
          */
         post: operations["select_attempt_v1_projects__pid__scenes__sid__assets__iid__attempts__tid__select_post"];
         delete?: never;
@@ -1853,7 +1856,7 @@ export interface components {
             created_at: string;
             /**
              * Stale
-             * @description The asset's description changed after this image was made from it (`prompt` is the text it was made from); generating again or choosing a fresh image moves on. Nothing is deleted.
+             * @description The asset's description changed after this image was made from it (`prompt` is the text it was made from); generating again clears it, and so does selecting this image (also re-selecting it when it is already selected: accepted for the current description) until the description changes again. Nothing is deleted.
              * @default false
              */
             stale?: boolean;
@@ -3091,6 +3094,9 @@ export interface components {
          *           },
          *           "selected": true,
          *           "source": "generated",
+         *           "stale": {
+         *             "stale": false
+         *           },
          *           "style": {
          *             "name": "Film noir",
          *             "source": "capsule"
@@ -3135,6 +3141,9 @@ export interface components {
          *       },
          *       "selected": true,
          *       "source": "generated",
+         *       "stale": {
+         *         "stale": false
+         *       },
          *       "style": {
          *         "name": "Film noir",
          *         "source": "capsule"
@@ -3242,6 +3251,8 @@ export interface components {
              * @description When it was added (UTC)
              */
             created_at: string;
+            /** @description `stale` when the asset's description or the instance's visual state changed after this image was made from them (`made_from`: its prompt, `reason`: `description_changed` or `visual_state_changed`). Generating again, or selecting the image (accepting it for the current text), clears it until the text changes again. Uploads and master copies are never stale. Nothing is deleted. */
+            stale: components["schemas"]["StaleMark"];
         };
         /**
          * InstanceList
@@ -5689,7 +5700,10 @@ export interface components {
              */
             attempt_count: number;
         };
-        /** StaleMark */
+        /**
+         * StaleMark
+         * @description Shared by the Stage 8 carousel, the timeline and the scene context (shared/continuity/stale.py).
+         */
         StaleMark: {
             /**
              * Stale

@@ -74,7 +74,9 @@ class AttemptOut(BaseModel):
     stale: bool = Field(
         default=False,
         description="The asset's description changed after this image was made from it (`prompt` is the "
-        "text it was made from); generating again or choosing a fresh image moves on. Nothing is deleted.",
+        "text it was made from); generating again clears it, and so does selecting this image (also "
+        "re-selecting it when it is already selected: accepted for the current description) until the "
+        "description changes again. Nothing is deleted.",
     )
 
 

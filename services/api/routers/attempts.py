@@ -146,6 +146,8 @@ async def upload(
 @router.post(
     "/{aid:uuid}/attempts/{tid:uuid}/select",
     summary="Make this image the asset's image",
+    description="Selecting an image (also the one already selected) accepts it for the current "
+    "description: its `stale` flag clears until the description changes again.",
     responses=error_responses(409),
 )
 async def select_attempt(

@@ -223,7 +223,9 @@ async def upload(
     INSTANCE + "/attempts/{tid}/select",
     responses=error_responses(409),
     summary="Make this image the instance's own image",
-    description="Also turns `use_master_as_is` off. " + LOCKED,
+    description="Also turns `use_master_as_is` off. Selecting an image (also the one already selected) "
+    "accepts it for the current description and visual state: its `stale` mark clears until one of "
+    "them changes again. " + LOCKED,
 )
 async def select_attempt(
     sid: uuid.UUID,
