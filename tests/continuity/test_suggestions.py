@@ -142,3 +142,31 @@ async def test_concurrent_first_reads_after_a_change_refresh_once_each_without_d
     assert all({g["name"] for g in a} == {"Mara", "Tom"} for a in answers)
     async with s8.sessions() as s:
         assert await s.scalar(select(func.count()).select_from(SceneAssetSuggestion)) == 2
+
+
+async def test_a_dismissal_holds_across_stage8_link_changes_elsewhere(s8: Stage8) -> None:
+    """Stage 8 adds and removes refresh lazily (the next read); the dismissal survives them."""
+    await put_script(s8, SCRIPT)
+    await s8.asset("Mara", scenes=(1, 3))
+    tom = await s8.asset("Tom", scenes=(4,))
+    ids = await s8.scene_ids()
+    [tom_gid] = [g["id"] for g in await suggestions(s8, ids[2]) if g["name"] == "Tom"]
+    r = await s8.env.client.post(f"{s8.base}/scenes/{ids[2]}/suggestions/{tom_gid}/dismiss", headers=s8.auth)
+    assert r.status_code == 204
+    # Tom added to scene 1 and 3 in Stage 8, then out of scene 3 again: the map changed twice.
+    for n in (1, 3):
+        r = await s8.env.client.post(
+            f"{s8.base}/scenes/{ids[n]}/assets", json={"asset_id": tom}, headers=s8.auth
+        )
+        assert r.status_code == 201, r.text
+
+    # Now he is in the scenes before and after scene 2, in the same kitchen: new evidence, offered.
+    async def toms() -> list[str]:
+        return [g["suggested_by"] for g in await suggestions(s8, ids[2]) if g["name"] == "Tom"]
+
+    assert await toms() == ["continuity"]
+    inst = await s8.instance(ids[3], tom)
+    assert (await s8.env.client.delete(s8.url(ids[3], inst["id"]), headers=s8.auth)).status_code == 204
+    # The continuity evidence is gone again; the dismissed mention stays dismissed.
+    assert await toms() == []
+    assert [g["name"] for g in await suggestions(s8, ids[2])] == ["Mara"]  # her evidence is unchanged
