@@ -12,8 +12,9 @@ read whose fingerprint differs (a new script version, links added or removed, na
 refreshes first, and an unchanged map is read as stored. Stage 8 adds and removes deliberately
 do not refresh there and then: a refresh costs ~90-110 ms p50 (up to ~400 ms) on a 150-300 scene
 feature under the project's advisory lock, several times the add or remove itself, and a user
-adding ten assets would pay it ten times; the next read pays it once. A dismissal is remembered by its evidence
-hash: the same evidence is not offered again, even on a new script version; changed evidence is.
+adding ten assets would pay it ten times; the next read pays it once. A dismissal is remembered
+by its evidence hash: the same evidence is not offered again, even on a new script version;
+changed evidence is.
 """
 
 from __future__ import annotations
