@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.continuity.conftest import StatementCounter
 from tests.stage8.helpers import Stage8
 
 
@@ -254,3 +255,32 @@ async def test_reselecting_a_stale_master_image_clears_the_mark_until_the_next_c
     assert await marks() == (True, True)
     [a] = [a for a in (await context(s8, ids[1]))["assets"] if a["name"] == "Mara"]
     assert "yellow oilskin" in a["stale"]["made_from"]
+
+
+async def test_the_instance_carousel_marks_every_attempt_in_a_constant_number_of_statements(
+    s8: Stage8, statements: StatementCounter
+) -> None:
+    mara = await s8.asset("Mara")
+    ids = await s8.scene_ids()
+    inst = (await s8.instance(ids[1], mara))["id"]
+    url = s8.url(ids[1], inst, "/attempts")
+
+    async def listed() -> tuple[list[dict[str, Any]], int]:
+        statements.start()
+        r = await s8.env.client.get(url, headers=s8.auth)
+        count = statements.stop()
+        assert r.status_code == 200, r.text
+        return [a["stale"] for a in r.json()["items"]], count
+
+    await s8.add_image(inst)
+    one, few = await listed()
+    for colour in ((1, 2, 3), (4, 5, 6), (7, 8, 9)):
+        await s8.add_image(inst, colour)
+    four, many = await listed()
+    assert many == few
+    # The helper's images were "generated" from the prompt "test", which never said "Mara, as written.".
+    assert len(four) == 4
+    assert {(m["stale"], m["reason"], m["made_from"]) for m in four} == {
+        (True, "description_changed", "test")
+    }
+    assert one == four[-1:]
