@@ -1151,7 +1151,7 @@ export interface paths {
         put?: never;
         /**
          * Draw the views the asset's carousel lacks
-         * @description Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` job with `view` per missing view among front, side, three-quarter, back (views already being drawn are not started twice), all in one batch: `batch_id` and `Location: /v1/batches/{id}` (follow it there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST /v1/batches/{id}/cancel`). When no view is missing nothing starts and `batch_id` is null. A shot whose side has a view hands that view on (see the scene context's `view`).
+         * @description Characters, props and extras (422 `view_not_allowed` for locations): one `image.generate` job with `view` per missing view among front, side, three-quarter, back (views already being drawn are not started twice), all in one batch: `batch_id` and `Location: /v1/batches/{id}` (follow it there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST /v1/batches/{id}/cancel`). When no view is missing nothing starts: `batch_id` is then the batch still drawing views (a repeat while they are on their way), or null. A shot whose side has a view hands that view on (see the scene context's `view`).
          */
         post: operations["generate_views_v1_projects__pid__assets__aid__attempts_generate_views_post"];
         delete?: never;
@@ -1856,7 +1856,7 @@ export interface components {
             created_at: string;
             /**
              * Stale
-             * @description The asset's description changed after this image was made from it (`prompt` is the text it was made from); generating again clears it, and so does selecting this image (also re-selecting it when it is already selected: accepted for the current description) until the description changes again. Nothing is deleted.
+             * @description The asset's description (its image prompt, when one is set) changed after this image was made from it (`prompt` is the text it was made from). Selecting this image (also re-selecting it when it is already selected) accepts it for the current text and clears the mark until the text changes again; an image generated from the current text is not stale. Nothing is deleted. The Stage 8 carousel, timeline and scene context give the same mark as an object (`StaleMark`).
              * @default false
              */
             stale?: boolean;
@@ -3251,7 +3251,7 @@ export interface components {
              * @description When it was added (UTC)
              */
             created_at: string;
-            /** @description `stale` when the asset's description or the instance's visual state changed after this image was made from them (`made_from`: its prompt, `reason`: `description_changed` or `visual_state_changed`). Generating again, or selecting the image (accepting it for the current text), clears it until the text changes again. Uploads and master copies are never stale. Nothing is deleted. */
+            /** @description `stale` when the asset's description or the instance's visual state changed after this image was made from them (`made_from`: its prompt, `reason`: `description_changed` or `visual_state_changed`). Selecting the image accepts it for the current text and clears its mark until that text changes again; a new image made from the current text is not stale, and becomes the scene's image once selected. The text compared is the asset's image prompt when one is set, else its description. Uploads and master copies are never stale. Nothing is deleted. */
             stale: components["schemas"]["StaleMark"];
         };
         /**
@@ -5702,7 +5702,8 @@ export interface components {
         };
         /**
          * StaleMark
-         * @description Shared by the Stage 8 carousel, the timeline and the scene context (shared/continuity/stale.py).
+         * @description Whether an image still shows what its text says now: in the Stage 8 carousel, the timeline and
+         *     the scene context.
          */
         StaleMark: {
             /**

@@ -9,6 +9,7 @@ The dependency is bound to the request's transaction, user and request id, and o
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, TypeVar
 
@@ -37,6 +38,10 @@ def job_location(job_id: object) -> str:
     return f"/v1/jobs/{job_id}"
 
 
+def batch_location(batch_id: object) -> str:
+    return f"/v1/batches/{batch_id}"
+
+
 class RequestJobs(JobStarter):
     response: Response
     answer_given: idempotency.Answer | None = None
@@ -45,11 +50,17 @@ class RequestJobs(JobStarter):
         """The one place a ``202`` + ``Location`` answer for a job is built."""
         return self.answer(JobEnvelope(job=job_out(job)), status=status.HTTP_202_ACCEPTED, job=job)
 
-    def answer(self, body: M, *, status: int, job: Job | None = None, location: str | None = None) -> M:
-        """Set the status (and ``Location``: a job's, or the one given, e.g. a batch's) and remember the
+    def answer(self, body: M, *, status: int, job: Job | None = None, batch_id: uuid.UUID | None = None) -> M:
+        """Set the status (and ``Location``: the job's or the batch's, when given) and remember the
         answer for repeats of the same ``Idempotency-Key``."""
         self.response.status_code = status
-        location = location or (job_location(job.id) if job is not None else None)
+        location = (
+            batch_location(batch_id)
+            if batch_id is not None
+            else job_location(job.id)
+            if job is not None
+            else None
+        )
         if location:
             self.response.headers["Location"] = location
         self.answer_given = idempotency.Answer(status, body.model_dump(mode="json"), location)

@@ -73,10 +73,11 @@ class AttemptOut(BaseModel):
     created_at: datetime = Field(description="When it was added (UTC)")
     stale: bool = Field(
         default=False,
-        description="The asset's description changed after this image was made from it (`prompt` is the "
-        "text it was made from); generating again clears it, and so does selecting this image (also "
-        "re-selecting it when it is already selected: accepted for the current description) until the "
-        "description changes again. Nothing is deleted.",
+        description="The asset's description (its image prompt, when one is set) changed after this image "
+        "was made from it (`prompt` is the text it was made from). Selecting this image (also re-selecting "
+        "it when it is already selected) accepts it for the current text and clears the mark until the text "
+        "changes again; an image generated from the current text is not stale. Nothing is deleted. The "
+        "Stage 8 carousel, timeline and scene context give the same mark as an object (`StaleMark`).",
     )
 
 

@@ -20,30 +20,30 @@ from shared.jobs.service import job_out
 from shared.jobs.starter import JobStarter
 from shared.models import AssetAttempt, Job, Project
 from shared.models.asset import VIEWS
-from shared.models.job import Batch
 from shared.projects.stage5 import ensure_unlocked, require_style
 from shared.storage.base import Storage
 
 VIEW_TYPES = ("character", "prop", "extra_archetype")
 
 
-async def pending_views(jobs: JobStarter, asset_id: uuid.UUID) -> set[str]:
-    """Views already being drawn (queued or running image.generate jobs of this asset)."""
-    rows = await jobs.session.scalars(
-        select(Job.payload).where(
+async def pending_views(jobs: JobStarter, asset_id: uuid.UUID) -> dict[str, uuid.UUID | None]:
+    """Views already being drawn (queued or running image.generate jobs of this asset), with the
+    batch each is drawn in."""
+    rows = await jobs.session.execute(
+        select(Job.payload, Job.batch_id).where(
             Job.kind == image_generate.name,
             Job.status.in_(("queued", "running")),
             Job.payload["asset_id"].astext == str(asset_id),
         )
     )
-    return {str(p.get("view")) for p in rows if p.get("view")}
+    return {str(p["view"]): b for p, b in rows if p.get("view")}
 
 
-async def generate_views(
-    jobs: JobStarter, *, project: Project, asset_id: uuid.UUID
-) -> tuple[ViewsOut, Batch | None]:
+async def generate_views(jobs: JobStarter, *, project: Project, asset_id: uuid.UUID) -> ViewsOut:
     ensure_unlocked(project)
-    asset = await require_asset(jobs.session, project, asset_id)
+    # Locked: two clicks at the same moment must not both find nothing on its way and start every
+    # view twice; the second waits here and then sees the first one's jobs as pending.
+    asset = await require_asset(jobs.session, project, asset_id, for_update=True)
     if asset.type not in VIEW_TYPES:
         raise ValidationFailed(
             "Views are drawn for characters, props and extras, not locations", code="view_not_allowed"
@@ -69,14 +69,16 @@ async def generate_views(
         )
         for v in missing
     ]
-    out = ViewsOut(
+    # Nothing new started but views are still being drawn (a reload, a retry): answer the batch
+    # already drawing them, so the client can follow it.
+    in_flight = next((b for b in busy.values() if b is not None), None)
+    return ViewsOut(
         asset_id=asset.id,
         present=[v for v in VIEWS if v in have],
         missing=missing,
-        batch_id=batch.id if batch is not None else None,
+        batch_id=batch.id if batch is not None else in_flight,
         jobs=[job_out(j) for j in started],
     )
-    return out, batch
 
 
 def choose_view(

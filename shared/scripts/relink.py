@@ -282,7 +282,7 @@ async def snapshot(session: AsyncSession, script: Script) -> Previous:
     ]
     # Read now: on a re-parse the shots go with their scene rows (cascade) when they are rewritten.
     shots = [
-        OldShot(*row)
+        OldShot(**row._mapping)
         for row in (
             await session.execute(
                 select(

@@ -78,6 +78,14 @@ async def write_scenes(session: AsyncSession, script: Script, parsed: ParsedScri
     matching scenes, stale flags updated). Idempotent: running it twice gives the same rows."""
     parsed = parsed or parse_script(script.text, script.format)
     await relink.lock_project(session, script.project_id)
+    newest = await session.scalar(
+        select(func.max(Script.version)).where(Script.project_id == script.project_id)
+    )
+    if newest != script.version:
+        # A re-parse queued for a version that has since been superseded: rewriting its scenes would
+        # drop the old version's links and shot lists (the cascade) for nothing, since only the
+        # current version is re-linked. Leave the old version exactly as it was.
+        return script.scene_count or 0
     previous = await relink.snapshot(session, script)
     await session.execute(delete(Scene).where(Scene.script_id == script.id))
     new_scenes = [

@@ -267,7 +267,8 @@ class ReferenceUsed(BaseModel):
 
 
 class StaleMark(BaseModel):
-    """Shared by the Stage 8 carousel, the timeline and the scene context (shared/continuity/stale.py)."""
+    """Whether an image still shows what its text says now: in the Stage 8 carousel, the timeline and
+    the scene context."""
 
     stale: bool = Field(description="The image no longer matches what its prompt would say now")
     made_from: str | None = Field(description="The prompt the image was made from, when it is stale")
@@ -328,8 +329,10 @@ class InstanceAttemptOut(BaseModel):
     stale: StaleMark = Field(
         description="`stale` when the asset's description or the instance's visual state changed after "
         "this image was made from them (`made_from`: its prompt, `reason`: `description_changed` or "
-        "`visual_state_changed`). Generating again, or selecting the image (accepting it for the current "
-        "text), clears it until the text changes again. Uploads and master copies are never stale. "
+        "`visual_state_changed`). Selecting the image accepts it for the current text and clears its mark "
+        "until that text changes again; a new image made from the current text is not stale, and becomes "
+        "the scene's image once selected. The text compared is the asset's image prompt when one is set, "
+        "else its description. Uploads and master copies are never stale. "
         "Nothing is deleted."
     )
 

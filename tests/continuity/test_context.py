@@ -102,9 +102,10 @@ async def test_generate_views_then_a_shot_hands_on_the_matching_view(s8: Stage8)
     assert (batch["kind"], batch["total"], batch["status"]) == ("generate-views", 4, "queued")
     assert {j["id"] for j in batch["jobs"]} == {j["id"] for j in r.json()["jobs"]}
     again = await s8.env.client.post(f"{s8.base}/assets/{scope}/attempts/generate-views", headers=s8.auth)
-    # Already on their way: not started twice, and no second batch to follow.
-    assert (again.json()["jobs"], again.json()["batch_id"]) == ([], None)
-    assert "Location" not in again.headers
+    # Already on their way: not started twice; the answer points at the batch drawing them (a page
+    # reloaded mid-way finds it again).
+    assert (again.json()["jobs"], again.json()["batch_id"]) == ([], bid)
+    assert again.headers["Location"] == f"/v1/batches/{bid}"
     assert await s8.env.run() == 4
     batch = (await s8.env.client.get(f"/v1/batches/{bid}", headers=s8.auth)).json()["batch"]
     assert (batch["status"], batch["counts"]["succeeded"], batch["progress"]) == ("succeeded", 4, 1.0)
@@ -112,6 +113,8 @@ async def test_generate_views_then_a_shot_hands_on_the_matching_view(s8: Stage8)
     assert views == {"front", "side", "three-quarter", "back"}
     done = await s8.env.client.post(f"{s8.base}/assets/{scope}/attempts/generate-views", headers=s8.auth)
     assert (done.json()["present"], done.json()["jobs"]) == (["front", "side", "three-quarter", "back"], [])
+    assert done.json()["batch_id"] is None
+    assert "Location" not in done.headers
     r = await s8.env.client.post(f"{s8.base}/assets/{place}/attempts/generate-views", headers=s8.auth)
     assert (r.status_code, r.json()["error"]["code"]) == (422, "view_not_allowed")
 
@@ -225,6 +228,14 @@ async def test_the_instance_carousel_marks_stale_images_and_reselecting_accepts_
     [mark] = await marks()
     assert (mark["stale"], mark["reason"]) == (True, "visual_state_changed")
     assert (await in_context())["stale"] is True
+    # Re-selecting accepts it for "Dry" too, until the state changes once more.
+    await select(tid)
+    assert [m["stale"] for m in await marks()] == [False]
+    assert (await in_context())["stale"] is False
+    r = await s8.env.client.patch(s8.url(ids[2], inst["id"]), json={"visual_state": "Muddy"}, headers=s8.auth)
+    assert r.status_code == 200, r.text
+    [mark] = await marks()
+    assert (mark["stale"], mark["reason"]) == (True, "visual_state_changed")
     assert len(await marks()) == 1  # nothing deleted
 
 

@@ -3,6 +3,7 @@ name or alias), the camera angles read from the camera text, and their correctio
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from shared.continuity.angles import CameraAngles, parse_camera, prompt_line
 from shared.db import session_scope
 from shared.models import Scene, Script, Shot
-from shared.scripts.service import write_scenes
+from shared.scripts.service import add_version, write_scenes
 from tests.stage8.helpers import LANTERN, STAIRS, Stage8, script
 from tests.support.factories import put_script
 
@@ -255,3 +256,42 @@ async def test_a_new_script_version_keeps_the_shot_lists_of_the_scenes_that_carr
     assert set(again.values()).isdisjoint(new.values())
     assert [s["number"] for s in (await shot_list(again[2]))["shots"]] == [1, 2, 3, 4]
     assert (await s8.instance(again[2], mara))["shots"] == [2, 3]
+
+
+async def test_a_shot_list_written_while_a_new_version_is_stored_is_refused_not_copied_stale(
+    s8: Stage8,
+) -> None:
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    # A new version being stored (as PUT .../script does: version, scenes, re-link) in a
+    # transaction that is still open when the shot-list stage sends its next list.
+    async with session_scope(s8.sessions) as s:
+        text = script(LANTERN, STAIRS) + "\n"
+        version = await add_version(s, project_id=uuid.UUID(s8.pid), text=text, fmt=None)
+        await write_scenes(s, version)
+        late = asyncio.create_task(put(s8, ids[1], [{"number": 1, "camera": "CU", "action": "Late."}]))
+        await asyncio.sleep(0.5)
+        assert not late.done()  # it waits for the version, instead of writing onto the old scene
+    r = await late
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "scene_not_current")
+    new = await s8.scene_ids()
+    got = (await s8.env.client.get(f"{s8.base}/scenes/{new[1]}/shots", headers=s8.auth)).json()
+    assert [s["camera"] for s in got["shots"]] == [s["camera"] for s in SHOTS]
+
+
+async def test_a_re_parse_of_a_superseded_version_leaves_it_as_it_was(s8: Stage8) -> None:
+    ids = await s8.scene_ids()
+    assert (await put(s8, ids[1], SHOTS)).status_code == 200
+    old_id = uuid.UUID((await s8.env.client.get(f"{s8.base}/script", headers=s8.auth)).json()["id"])
+    r = await put_script(s8.env.client, s8.auth, s8.pid, script(LANTERN, STAIRS) + "\nTHE END\n")
+    assert r.status_code in (200, 201), r.text
+    # A re-parse of the old version, queued before the new one was stored, runs late.
+    async with session_scope(s8.sessions) as s:
+        old = await s.get(Script, old_id)
+        assert old is not None
+        await write_scenes(s, old)
+    async with s8.sessions() as s:
+        scenes = set(await s.scalars(select(Scene.id).where(Scene.script_id == old_id)))
+        kept = await s.scalar(select(func.count()).select_from(Shot).where(Shot.scene_id.in_(scenes)))
+    assert {uuid.UUID(v) for v in ids.values()} == scenes  # the same rows, not rewritten
+    assert kept == len(SHOTS)

@@ -35,10 +35,6 @@ OnCapQuery = Annotated[
 ]
 
 
-def _batch_location(batch_id: object) -> str:
-    return f"/v1/batches/{batch_id}"
-
-
 @router.post(
     "/generate-all",
     summary="Generate an image for every active asset that has none",
@@ -61,7 +57,7 @@ async def generate_all(
     if batch is None:
         return jobs.answer(out, status=status.HTTP_200_OK)
     envelope = BatchEnvelope(batch=batch_out(batch, jobs.started))
-    return jobs.answer(envelope, status=status.HTTP_202_ACCEPTED, location=_batch_location(batch.id))
+    return jobs.answer(envelope, status=status.HTTP_202_ACCEPTED, batch_id=batch.id)
 
 
 def _accepted(jobs: RequestJobs, job: Job, outlook: CapOutlook) -> AttemptJobEnvelope:

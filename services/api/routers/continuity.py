@@ -23,6 +23,7 @@ from shared.continuity.schemas import (
     Timeline,
     ViewsOut,
 )
+from shared.projects.locks import lock_project_exclusive_writes
 from shared.stage8 import service as s8service
 
 router = APIRouter(prefix="/v1/projects/{pid}", tags=["continuity"])
@@ -38,6 +39,10 @@ SCENE = "/scenes/{sid}"
     + " 422 `duplicate_shot_number`. Answers the list as GET does.",
 )
 async def put_shots(sid: uuid.UUID, body: ShotsIn, project: ProjectDep, session: SessionDep) -> ShotList:
+    # The project lock a new script version takes first: a shot list written while a new version
+    # is being stored would be copied stale onto it (or race its scene cascade on a re-parse).
+    # After waiting, require_scene answers 409 scene_not_current.
+    await lock_project_exclusive_writes(session, project.id)
     scene = await s8service.require_scene(session, project, sid)
     await shots.put_shots(session, project, scene, body)
     return await shots.read_shots(session, project, scene)
@@ -65,6 +70,7 @@ async def get_shots(sid: uuid.UUID, project: ProjectDep, session: SessionDep) ->
 async def patch_angles(
     sid: uuid.UUID, body: ShotsPatch, project: ProjectDep, session: SessionDep
 ) -> ShotList:
+    await lock_project_exclusive_writes(session, project.id)  # as put_shots
     scene = await s8service.require_scene(session, project, sid)
     await shots.patch_angles(session, scene, body)
     return await shots.read_shots(session, project, scene)
@@ -162,10 +168,10 @@ async def repair(aid: uuid.UUID, project: ProjectDep, session: SessionDep, stora
     "job with `view` per missing view among front, side, three-quarter, back (views already being drawn "
     "are not started twice), all in one batch: `batch_id` and `Location: /v1/batches/{id}` (follow it "
     "there or on `GET /v1/projects/{pid}/events`; cancel it as a whole with `POST "
-    "/v1/batches/{id}/cancel`). When no view is missing nothing starts and `batch_id` is null. A shot "
+    "/v1/batches/{id}/cancel`). When no view is missing nothing starts: `batch_id` is then the batch still "
+    "drawing views (a repeat while they are on their way), or null. A shot "
     "whose side has a view hands that view on (see the scene context's `view`).",
 )
 async def generate_views(aid: uuid.UUID, project: ProjectDep, jobs: JobsDep) -> ViewsOut:
-    out, batch = await views.generate_views(jobs, project=project, asset_id=aid)
-    location = f"/v1/batches/{batch.id}" if batch is not None else None
-    return jobs.answer(out, status=status.HTTP_202_ACCEPTED, location=location)
+    out = await views.generate_views(jobs, project=project, asset_id=aid)
+    return jobs.answer(out, status=status.HTTP_202_ACCEPTED, batch_id=out.batch_id)
