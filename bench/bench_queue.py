@@ -73,7 +73,7 @@ from services.extractor.worker import worker_options
 from shared.auth import make_token
 from shared.config import Settings
 from shared.jobs.queue import deserialize, redis_settings, serialize
-from shared.jobs.worker import settings_class
+from shared.jobs.worker import PROFILE_ENV, settings_class
 
 RAW_QUEUE_ENV = "FILMASSETS_BENCH_RAW_QUEUE"
 RAW_FUNCTION = "raw_noop"
@@ -350,6 +350,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="paced submissions per second (25)")
     parser.add_argument("--wait-s", type=float, default=60.0, help="max wait for jobs to finish (60)")
     parser.add_argument("--phase-timeout", type=float, default=180.0, help="hard limit per path (180)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run the API and the worker of the full path under cProfile and write\n"
+        "api.prof and worker.prof there (figures of that run are inflated by the profiler)",
+    )
     args = parser.parse_args()
     exit_on_sigterm()
 
@@ -358,6 +364,10 @@ def main() -> None:
         settings = bench_settings(tmp)
         raw_queue = f"{settings.extractor_queue}:raw"
         env = settings_env(settings, **{RAW_QUEUE_ENV: raw_queue})
+        full_env = dict(env)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            full_env[PROFILE_ENV] = str(args.profile.resolve() / "worker.prof")
         options = worker_options(settings)
         asyncio.run(_prepare(settings))
         print(
@@ -369,9 +379,10 @@ def main() -> None:
 
         children: list[Child] = []
         try:
-            api = start_server("api", "services.api.main:app", env, tmp)
+            profile = args.profile.resolve() / "api.prof" if args.profile else None
+            api = start_server("api", "services.api.main:app", env, tmp, profile=profile)
             children.append(api)
-            worker = start_worker("extractor", "services.extractor", env, tmp)
+            worker = start_worker("extractor", "services.extractor", full_env, tmp)
             children.append(worker)
             outcomes = asyncio.run(_bounded(full_path(settings, api, worker, args), args.phase_timeout))
         finally:

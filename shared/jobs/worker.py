@@ -8,6 +8,7 @@ Run one with ``python -m services.extractor`` or ``python -m services.imagegen``
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -53,7 +54,9 @@ def _arq_function(kind: JobKind[Any, Any], settings: Settings) -> Function:
 
 
 async def _build_context(ctx: dict[str, Any], worker: WorkerName, settings: Settings) -> WorkerContext:
-    engine = create_engine(settings, pool_size=max(2, min(10, _concurrency(worker, settings) + 2)))
+    pool_size = max(2, min(10, _concurrency(worker, settings) + 2))
+    # Every job checks out a connection at least twice (claim, outcome): no ping query per checkout.
+    engine = create_engine(settings, pool_size=pool_size, socket_ping=True)
     # S3 may create its bucket here, which blocks: build storage in a thread.
     storage = await asyncio.to_thread(build_storage, settings)
     redis = ctx["redis"]
@@ -129,7 +132,9 @@ def build_worker_settings(
         "on_shutdown": shutdown,
         "max_jobs": concurrency,
         "job_timeout": settings.job_timeout_s + 5,
-        "keep_result": 60,
+        # Nothing reads arq's results (the row has the outcome), and a kept result would only make arq
+        # refuse a re-push of the id meanwhile.
+        "keep_result": 0,
         "max_tries": ARQ_MAX_DELIVERIES,
         "health_check_interval": 10,
         # One key per host, so a pod's probe (``arq --check`` run inside it) sees its own worker,
@@ -150,7 +155,7 @@ class ResilientWorker(Worker):
     it restarts under a running worker): jobs in flight finish against PostgreSQL, polling resumes
     with backoff, and the relay re-pushes whatever a restarted Redis lost.
 
-    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.wake``) for at most
+    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.add_wake``) for at most
     ``poll_delay``: an idle worker starts a new job as soon as it is enqueued, and costs one
     blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
@@ -222,6 +227,24 @@ def settings_class(name: str, values: dict[str, Any]) -> type:
     return type(name, (), values)
 
 
+PROFILE_ENV = "FILMASSETS_WORKER_PROFILE"
+
+
 def run(options: dict[str, Any]) -> None:
-    """Run a worker process until SIGTERM/SIGINT (graceful: running jobs get the grace period)."""
-    ResilientWorker(**options).run()
+    """Run a worker process until SIGTERM/SIGINT (graceful: running jobs get the grace period).
+
+    With ``FILMASSETS_WORKER_PROFILE=<path>`` (benchmarks only) the whole run is under cProfile and
+    its stats are written to ``<path>`` when the worker stops."""
+    worker = ResilientWorker(**options)
+    out = os.environ.get(PROFILE_ENV)
+    if not out:
+        worker.run()
+        return
+    import cProfile
+    import time
+
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared
+    try:
+        profiler.runcall(worker.run)
+    finally:
+        profiler.dump_stats(out)
