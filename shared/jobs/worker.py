@@ -160,6 +160,11 @@ class ResilientWorker(Worker):
     blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
     _backoff = 0.0
+    _read = 0  # job ids the last poll read from the queue
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        self._read = len(job_ids)
+        await super().start_jobs(job_ids)
 
     async def main(self) -> None:
         delay = 0.5
@@ -184,10 +189,12 @@ class ResilientWorker(Worker):
             await self.on_startup(self.ctx)
         wake = wake_key(self.queue_name)
         while True:
-            started = self._jobs_started()
+            self._read = 0
             await self._poll_iteration()
-            if self._jobs_started() > started and self.job_counter < self.max_jobs:
-                continue  # it found work and has room: there may be more ready right now
+            if self._read >= self.queue_read_limit and self.job_counter < self.max_jobs:
+                continue  # it read a full page of ready jobs and has room: there may be more
+            # Otherwise it has seen every job that was ready; one enqueued since comes with a
+            # wake-up, so an immediate second poll would only find nothing.
             await self._idle(wake)
 
     async def _idle(self, wake: str) -> None:
