@@ -65,6 +65,7 @@ from shared.db import create_engine, create_sessionmaker, session_scope
 from shared.jobs.queue import Outbox, arq_client
 from shared.jobs.starter import JobStarter
 from shared.jobs.tasks import NoopPayload, noop
+from shared.logging import configure_logging
 from shared.models import TERMINAL_STATUSES, Job
 
 
@@ -199,6 +200,7 @@ def main() -> None:
         redis = PrivateRedis()
         try:
             settings = bench_settings(tmp, redis_url=redis.url, image_provider="offline")
+            configure_logging(settings, process="bench")  # WARNING: no line per job written here
             asyncio.run(prepare_database(settings))
             print(
                 f"one worker at a time, idle for {args.seconds:g}s, on a redis-server of its own; "

@@ -164,7 +164,11 @@ class ResilientWorker(Worker):
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         self._read = len(job_ids)
-        await super().start_jobs(job_ids)
+        # A job stays on the queue until it finishes, so every poll reads again the jobs this
+        # worker is running: skip those here instead of after the three round trips arq spends
+        # finding their in-progress key (which they hold until they are done).
+        mine = self.tasks
+        await super().start_jobs([j for j in job_ids if (t := mine.get(j.decode())) is None or t.done()])
 
     async def main(self) -> None:
         delay = 0.5
