@@ -67,9 +67,10 @@ _COMPLETE = (
 
 async def write_row(ctx: WorkerContext, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
     """One statement on its own, committed as it runs (no BEGIN/COMMIT round trips): for a write
-    that is atomic by itself. Its first row, if any."""
+    that is atomic by itself. Its first row, if it returns any."""
     async with ctx.autocommit.connect() as conn:
-        return (await conn.execute(statement, params)).first()
+        result = await conn.execute(statement, params)
+        return result.first() if result.returns_rows else None
 
 
 class JobCancelled(Exception):
