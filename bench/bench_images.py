@@ -1,7 +1,7 @@
-"""Image generation jobs/s with the offline provider, on one and on two imagegen processes; and
-the offline renderer alone, in milliseconds per image.
+"""Image generation jobs/s with the offline provider, on 1, 2 and 4 imagegen processes, with lost
+and duplicated jobs counted; and the offline renderer alone, in milliseconds per image.
 
-    python -m bench.bench_images [--jobs 60] [--assets 4] [--processes 1 2]
+    python -m bench.bench_images [--jobs 120] [--assets N] [--processes 1 2 4] [--concurrency 1]
     python -m bench.bench_images --render-only [--renders 20]
 
 The renderer table comes first: ``render_placeholder`` called in this process, one thread, for
@@ -21,9 +21,17 @@ For each ``imagegen_concurrency`` (jobs in flight per process) and process count
 (``python -m services.imagegen``) are started and warmed up first (one job per
 slot, to pay lazy imports and font loading outside the window); then ``--jobs`` rows spread
 round-robin over ``--assets`` assets are written in one transaction and enqueued. jobs/s is
-jobs / (last ``finished_at`` - first ``created_at``) from the rows. Many jobs per asset on
-purpose: they all serialize on the asset row lock for their short final transaction, which is
-the contention the cap rule costs.
+jobs / (last ``finished_at`` - first ``created_at``) from the rows. Several jobs per asset on
+purpose: they serialize on the asset row lock for their short final transaction, which is the
+contention the cap rule costs. By default there are just enough assets that no attempt is evicted
+(``--jobs`` / ``attempt_cap``), so every job's effect stays countable:
+
+- lost: a job not ``succeeded`` when the batch was waited for (``--wait-s``), or succeeded without
+  its attempt row;
+- duplicated: a job with more than one attempt row (its effect applied twice);
+- retried: jobs delivered more than once (``tries`` > 1): allowed, as long as nothing is duplicated.
+
+With ``--assets`` below that, attempts get evicted and lost/duplicated are not checked.
 
 Rendering and image processing are Pillow C code that releases the GIL, and jobs run it in
 threads, so one process with 4 jobs in flight already uses most of a 2-core machine: two
@@ -81,25 +89,42 @@ from shared.images.sizing import size_for
 from shared.jobs.queue import Outbox, arq_client
 from shared.jobs.starter import JobStarter
 from shared.logging import configure_logging
-from shared.models import Job, Project, ProjectAsset, StyleCapsule
+from shared.models import TERMINAL_STATUSES, AssetAttempt, Job, Project, ProjectAsset, StyleCapsule
 
 TYPES = ("character", "prop", "location", "extra_archetype")
-HEADERS = ["processes", "jobs", "ok", "wall s", "jobs/s", "worker ms/job", "worker %", "pg %", "other %"]
+HEADERS = [
+    "processes",
+    "jobs",
+    "ok",
+    "lost",
+    "dup",
+    "retried",
+    "wall s",
+    "jobs/s",
+    "worker ms/job",
+    "worker %",
+    "pg %",
+    "other %",
+]
 
 
-async def seed(sessions: async_sessionmaker[AsyncSession], assets: int) -> tuple[Project, list[uuid.UUID]]:
-    """A project in the noir preset style with ``assets`` assets of the four types in turn."""
+async def seed(
+    sessions: async_sessionmaker[AsyncSession], assets: int, project: Project | None = None
+) -> tuple[Project, list[uuid.UUID]]:
+    """``assets`` assets of the four types in turn, in ``project`` or in a new project in the noir
+    preset style."""
     async with session_scope(sessions) as session:
-        capsule = await session.scalar(select(StyleCapsule.id).where(StyleCapsule.slug == "noir"))
-        project = Project(
-            id=uuid.uuid4(),
-            owner_id=uuid.uuid4(),
-            title="Bench",
-            aspect_ratio="16:9",
-            style_capsule_id=capsule,
-        )
-        session.add(project)
-        await session.flush()
+        if project is None:
+            capsule = await session.scalar(select(StyleCapsule.id).where(StyleCapsule.slug == "noir"))
+            project = Project(
+                id=uuid.uuid4(),
+                owner_id=uuid.uuid4(),
+                title="Bench",
+                aspect_ratio="16:9",
+                style_capsule_id=capsule,
+            )
+            session.add(project)
+            await session.flush()
         rows = [
             ProjectAsset(
                 id=uuid.uuid4(),
@@ -142,17 +167,18 @@ async def submit(
 
 async def wait_done(
     sessions: async_sessionmaker[AsyncSession], ids: list[uuid.UUID], within_s: float
-) -> None:
+) -> bool:
+    """Wait until every job of ``ids`` has finished; False if some had not within ``within_s``."""
     deadline = time.monotonic() + within_s
     while True:
         async with sessions() as session:
             done = await session.scalar(
-                select(func.count()).where(Job.id.in_(ids), Job.status.in_(("succeeded", "failed")))
+                select(func.count()).where(Job.id.in_(ids), Job.status.in_(TERMINAL_STATUSES))
             )
         if done == len(ids):
-            return
+            return True
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{done} of {len(ids)} jobs finished within {within_s:.0f}s")
+            return False
         await asyncio.sleep(0.05)
 
 
@@ -168,10 +194,15 @@ async def measure(
         # Every process writes the same health key, so that only proves the first one is up; they
         # were started together and boot alike, and a second more covers the slower one.
         await asyncio.sleep(1.0)
-        project, assets = await seed(sessions, args.assets)
+        project, assets = await seed(sessions, args.assets or -(-args.jobs // settings.attempt_cap))
         # Warm-up: every slot of every process runs one job (imports, fonts, connection pools).
-        warm = await submit(settings, sessions, project, assets, settings.imagegen_concurrency * len(workers))
-        await wait_done(sessions, warm, args.wait_s)
+        # Its own assets, so its attempts do not count against the measured jobs' cap.
+        _, warm_assets = await seed(sessions, len(workers), project)
+        warm = await submit(
+            settings, sessions, project, warm_assets, settings.imagegen_concurrency * len(workers)
+        )
+        if not await wait_done(sessions, warm, args.wait_s):
+            raise TimeoutError(f"warm-up jobs unfinished after {args.wait_s:.0f}s")
         meter = CpuMeter({f"w{i}": w.pid for i, w in enumerate(workers)})
         meter.start()
         ids = await submit(settings, sessions, project, assets, args.jobs)
@@ -180,18 +211,36 @@ async def measure(
         async with sessions() as session:
             rows = (
                 await session.execute(
-                    select(Job.status, Job.created_at, Job.finished_at).where(Job.id.in_(ids))
+                    select(Job.id, Job.status, Job.tries, Job.created_at, Job.finished_at).where(
+                        Job.id.in_(ids)
+                    )
                 )
             ).all()
+            attempts = dict(
+                (
+                    await session.execute(
+                        select(AssetAttempt.job_id, func.count())
+                        .where(AssetAttempt.job_id.in_(ids))
+                        .group_by(AssetAttempt.job_id)
+                    )
+                ).all()
+            )
     finally:
         await engine.dispose()
     ok = sum(r.status == "succeeded" for r in rows)
-    span = (max(r.finished_at for r in rows) - min(r.created_at for r in rows)).total_seconds()
+    countable = args.jobs <= len(assets) * settings.attempt_cap  # no attempt evicted
+    lost = sum(r.status != "succeeded" or (countable and not attempts.get(r.id)) for r in rows)
+    duplicated = sum(n > 1 for n in attempts.values()) if countable else None
+    finished = [r.finished_at for r in rows if r.finished_at is not None]
+    span = (max(finished) - min(r.created_at for r in rows)).total_seconds()
     worker_s = sum(cpu[f"w{i}_cpu_s"] for i in range(len(workers)))
     return [
         len(workers),
         len(rows),
         ok,
+        lost,
+        duplicated,
+        sum(r.tries > 1 for r in rows),
         span,
         len(rows) / span,
         f"{worker_s * 1000 / len(rows):.0f}",
@@ -255,11 +304,18 @@ def _time_renders(request: ImageRequest, renders: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=60, help="generation jobs per run (60)")
-    parser.add_argument("--assets", type=int, default=4, help="assets the jobs are spread over (4)")
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="imagegen processes (1 2)")
+    parser.add_argument("--jobs", type=int, default=120, help="generation jobs per run (120)")
     parser.add_argument(
-        "--concurrency", type=int, nargs="+", default=[1, 4], help="imagegen_concurrency per process (1 4)"
+        "--assets",
+        type=int,
+        default=0,
+        help="assets the jobs are spread over (default: jobs / attempt_cap, so none is evicted)",
+    )
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2, 4], help="imagegen processes (1 2 4)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1], help="imagegen_concurrency per process (1)"
     )
     parser.add_argument("--wait-s", type=float, default=300.0, help="max wait for a batch (300)")
     parser.add_argument("--renders", type=int, default=20, help="renderer calls per kind (20)")
@@ -279,9 +335,10 @@ def main() -> None:
         base = bench_settings(tmp, image_provider="offline")
         configure_logging(base, process="bench")  # WARNING: no line per job row written here
         asyncio.run(prepare_database(base))
+        assets = args.assets or -(-args.jobs // base.attempt_cap)
         print(
             f"offline provider, image_base_side {base.image_base_side}, {args.jobs} image.generate jobs "
-            f"over {args.assets} assets (cap {base.attempt_cap}); {os.cpu_count()} CPUs shared by the "
+            f"over {assets} assets (cap {base.attempt_cap}); {os.cpu_count()} CPUs shared by the "
             "workers, PostgreSQL, Redis and this client"
         )
         for concurrency in args.concurrency:
@@ -302,11 +359,21 @@ def main() -> None:
     print()
     print_table(["jobs/process", *HEADERS], rows, digits=1)
     print()
-    jobs_s = {(int(str(r[0])), int(str(r[1]))): float(str(r[5])) for r in rows}
+    jobs_s = {(int(str(r[0])), int(str(r[1]))): float(str(r[8])) for r in rows}
     for concurrency in args.concurrency:
-        one, two = jobs_s.get((concurrency, 1)), jobs_s.get((concurrency, 2))
-        if one and two:
-            print(f"{concurrency} job(s) per process: 2 processes / 1 process = {two / one:.2f}x jobs/s")
+        one = jobs_s.get((concurrency, 1))
+        for count in args.processes:
+            many = jobs_s.get((concurrency, count))
+            if one and many and count > 1:
+                ratio = f"{count} processes / 1 process = {many / one:.2f}x jobs/s"
+                print(f"{concurrency} job(s) per process: {ratio}")
+    print(
+        "\nlost: not succeeded, or succeeded without its attempt row; dup: jobs with more than one attempt\n"
+        "row (both must be 0; '-' when attempts were evicted and cannot be counted); retried: delivered\n"
+        "more than once. worker %, pg %, other %: CPU in percent of one core over the window."
+    )
+    if any(r[4] or r[5] for r in rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

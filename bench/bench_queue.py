@@ -12,7 +12,9 @@ machine, one clock). jobs/s is jobs / (last ``finished_at`` - first ``created_at
 
 Raw arq: ``arq bench.bench_queue.RawWorkerSettings``, a worker whose one function does nothing, on
 its own queue in the same Redis database, with the project's JSON serializer and the same
-``max_jobs`` and ``poll_delay`` as the extractor worker. The client calls ``enqueue_job``;
+``max_jobs`` as the extractor worker; it runs twice: at arq's tuned poll delay (``--raw-poll``,
+0.1 s, where plain arq is fastest: it only finds work by polling) and at our worker's
+``poll_delay`` (which our worker can afford because an enqueue wakes it). The client calls ``enqueue_job``;
 latency is arq's own ``start_time - enqueue_time`` (millisecond resolution), jobs/s is jobs /
 (last ``finish_time`` - first ``enqueue_time``).
 
@@ -73,9 +75,10 @@ from services.extractor.worker import worker_options
 from shared.auth import make_token
 from shared.config import Settings
 from shared.jobs.queue import deserialize, redis_settings, serialize
-from shared.jobs.worker import settings_class
+from shared.jobs.worker import PROFILE_ENV, settings_class
 
 RAW_QUEUE_ENV = "FILMASSETS_BENCH_RAW_QUEUE"
+RAW_POLL_ENV = "FILMASSETS_BENCH_RAW_POLL"
 RAW_FUNCTION = "raw_noop"
 WARMUP_JOBS = 20
 
@@ -97,7 +100,7 @@ def raw_worker_options(settings: Settings | None = None, queue: str | None = Non
         "queue_name": queue or os.environ.get(RAW_QUEUE_ENV, "bench:raw"),
         "redis_settings": project["redis_settings"],
         "max_jobs": project["max_jobs"],
-        "poll_delay": project["poll_delay"],
+        "poll_delay": float(os.environ.get(RAW_POLL_ENV, project["poll_delay"])),
         "job_serializer": serialize,
         "job_deserializer": deserialize,
         "keep_result": 600,
@@ -281,7 +284,9 @@ def _modes(
 # --- raw arq on the same Redis
 
 
-async def raw_arq(settings: Settings, worker: Child, queue: str, args: argparse.Namespace) -> list[Outcome]:
+async def raw_arq(
+    settings: Settings, worker: Child, queue: str, poll: float, args: argparse.Namespace
+) -> list[Outcome]:
     await wait_arq_ready(settings.redis_url, arq_health_key(raw_worker_options(settings, queue)), worker)
     pool: ArqRedis = await create_pool(
         redis_settings(settings),
@@ -323,7 +328,7 @@ async def raw_arq(settings: Settings, worker: Child, queue: str, args: argparse.
             ids = await submit()
             submit_s = time.perf_counter() - t0
             timings = await finished(ids)
-            outcomes.append(Outcome("raw arq", mode, timings, submit_s, meter.stop()))
+            outcomes.append(Outcome(f"raw arq p{poll:g}", mode, timings, submit_s, meter.stop()))
     finally:
         await pool.aclose()
     return outcomes
@@ -350,6 +355,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="paced submissions per second (25)")
     parser.add_argument("--wait-s", type=float, default=60.0, help="max wait for jobs to finish (60)")
     parser.add_argument("--phase-timeout", type=float, default=180.0, help="hard limit per path (180)")
+    parser.add_argument("--raw-poll", type=float, default=0.1, help="raw arq's tuned poll delay, s (0.1)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="directory: run the API and the worker of the full path under cProfile and write\n"
+        "api.prof and worker.prof there (figures of that run are inflated by the profiler)",
+    )
     args = parser.parse_args()
     exit_on_sigterm()
 
@@ -358,51 +370,64 @@ def main() -> None:
         settings = bench_settings(tmp)
         raw_queue = f"{settings.extractor_queue}:raw"
         env = settings_env(settings, **{RAW_QUEUE_ENV: raw_queue})
+        full_env = dict(env)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            full_env[PROFILE_ENV] = str(args.profile.resolve() / "worker.prof")
         options = worker_options(settings)
         asyncio.run(_prepare(settings))
         print(
-            f"no-op jobs; worker max_jobs={options['max_jobs']} poll_delay={options['poll_delay']}s for both "
-            f"paths; burst {args.jobs} jobs by {args.concurrency} clients, paced {args.paced_jobs} jobs at "
+            f"no-op jobs; worker max_jobs={options['max_jobs']} for both paths, poll_delay "
+            f"{options['poll_delay']}s (ours; raw arq at {args.raw_poll:g}s too); burst {args.jobs} jobs by "
+            f"{args.concurrency} clients, paced {args.paced_jobs} jobs at "
             f"{args.rate:g}/s; warm-up {WARMUP_JOBS} jobs each; {os.cpu_count()} CPUs shared by client, "
             "API, worker, PostgreSQL and Redis"
         )
 
         children: list[Child] = []
         try:
-            api = start_server("api", "services.api.main:app", env, tmp)
+            profile = args.profile.resolve() / "api.prof" if args.profile else None
+            api = start_server("api", "services.api.main:app", env, tmp, profile=profile)
             children.append(api)
-            worker = start_worker("extractor", "services.extractor", env, tmp)
+            worker = start_worker("extractor", "services.extractor", full_env, tmp)
             children.append(worker)
             outcomes = asyncio.run(_bounded(full_path(settings, api, worker, args), args.phase_timeout))
         finally:
             for child in children:
                 child.stop()
 
-        children = []
-        try:
-            raw = start_arq_worker("raw", "bench.bench_queue.RawWorkerSettings", env, tmp)
-            children.append(raw)
-            outcomes += asyncio.run(_bounded(raw_arq(settings, raw, raw_queue, args), args.phase_timeout))
-        finally:
-            for child in children:
-                child.stop()
+        polls = sorted({args.raw_poll, float(options["poll_delay"])})
+        for poll in polls:
+            children = []
+            try:
+                raw_env = {**env, RAW_POLL_ENV: str(poll)}
+                raw = start_arq_worker(f"raw-{poll:g}", "bench.bench_queue.RawWorkerSettings", raw_env, tmp)
+                children.append(raw)
+                outcomes += asyncio.run(
+                    _bounded(raw_arq(settings, raw, raw_queue, poll, args), args.phase_timeout)
+                )
+            finally:
+                for child in children:
+                    child.stop()
 
     print()
     print_table(HEADERS, [o.row() for o in outcomes])
     by = {(o.path, o.mode.split()[0]): o.row() for o in outcomes}
     print()
     print_table(
-        ["ratio full / raw", "jobs/s", "p50", "p99"],
+        ["ratio full / raw", "raw poll", "jobs/s", "p50", "p99"],
         [
             [
                 mode,
+                f"{poll:g} s" + (" (ours)" if poll == options["poll_delay"] else " (tuned)"),
                 # paced jobs/s is the offered rate for both paths: no ratio to read there
                 f"{_f(full[5]) / _f(raw_row[5]):.2f}x" if mode == "burst" else None,
                 f"{_f(full[6]) / _f(raw_row[6]):.2f}x",
                 f"{_f(full[7]) / _f(raw_row[7]):.2f}x",
             ]
             for mode in ("burst", "paced")
-            for full, raw_row in [(by[("full path", mode)], by[("raw arq", mode)])]
+            for poll in polls
+            for full, raw_row in [(by[("full path", mode)], by[(f"raw arq p{poll:g}", mode)])]
         ],
     )
     print(

@@ -316,12 +316,22 @@ class Server(Child):
     """A uvicorn process serving one app on a loopback port."""
 
     def __init__(
-        self, name: str, app: str, env: dict[str, str], log_dir: Path, *, port: int, factory: bool = False
+        self,
+        name: str,
+        app: str,
+        env: dict[str, str],
+        log_dir: Path,
+        *,
+        port: int,
+        factory: bool = False,
+        profile: Path | None = None,
     ) -> None:
         self.port = port
         self.base_url = f"http://{HOST}:{port}"
+        profiler = ["-m", "bench.profiled", str(profile)] if profile else []
         argv = [
             sys.executable,
+            *profiler,
             "-m",
             "uvicorn",
             app,
@@ -352,11 +362,13 @@ def start_server(
     factory: bool = False,
     health_path: str = "/healthz",
     timeout: float = 30.0,
+    profile: Path | None = None,
 ) -> Server:
     """Start uvicorn for ``app`` ("module:attr") on a free loopback port and return once
-    ``health_path`` answers 200. Retries on another port if the chosen one was taken."""
+    ``health_path`` answers 200. Retries on another port if the chosen one was taken. With
+    ``profile``, the server runs under cProfile and writes its stats there when stopped."""
     for _ in range(3):
-        server = Server(name, app, env, log_dir, port=free_port(), factory=factory)
+        server = Server(name, app, env, log_dir, port=free_port(), factory=factory, profile=profile)
         try:
             if _wait_healthy(server, health_path, timeout):
                 return server

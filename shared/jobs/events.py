@@ -59,15 +59,20 @@ async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None
         return
     try:
         async with redis.pipeline(transaction=False) as pipe:
-            for event in batch:
-                data = json.dumps(event, default=str)
-                pipe.publish(channel(event["id"]), data)
-                if event.get("project_id"):
-                    pipe.publish(project_channel(event["project_id"]), data)
-                    _add_to_stream(pipe, event["project_id"], "job", data)
+            add_jobs(pipe, batch)
             await pipe.execute()
     except Exception as exc:
         log.warning("job.event.publish_failed", job_id=str(batch[0].get("id")), error=repr(exc))
+
+
+def add_jobs(pipe: Any, batch: list[dict[str, Any]]) -> None:
+    """Queue the commands that publish ``batch`` on ``pipe`` (to send with other commands)."""
+    for event in batch:
+        data = json.dumps(event, default=str)
+        pipe.publish(channel(event["id"]), data)
+        if event.get("project_id"):
+            pipe.publish(project_channel(event["project_id"]), data)
+            _add_to_stream(pipe, event["project_id"], "job", data)
 
 
 async def publish_project(

@@ -17,7 +17,9 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import result_key_prefix
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 from redis.asyncio import ConnectionPool
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -86,27 +88,26 @@ class Outbox:
 
     async def push(self, pending: list[Pending]) -> None:
         """Enqueue, wake an idle worker of each queue, and tell the projects' event streams (a page
-        sees new jobs appear, also those another tab started). The rows were written with
-        ``enqueued_at`` already set: the relay checks such rows against Redis (their arq job must
-        exist) instead of this process stamping each one after the push, a transaction saved per
-        request."""
-        failed: list[uuid.UUID] = []
-        pushed: set[str] = set()
-        for p in pending:
-            if await enqueue(self.pool, p.id, p.kind, p.queue, notify=False):
-                pushed.add(p.queue)
-            else:
-                failed.append(p.id)
-        await wake(self.pool, pushed)
-        if pushed:  # (Redis answered: announcing cannot hang a request on a dead connection)
-            await events.publish_jobs(self.pool, [p.queued_event() for p in pending if p.project_id])
-        if failed:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
-            try:
-                async with self.sessions() as session:
-                    await session.execute(update(Job).where(Job.id.in_(failed)).values(enqueued_at=None))
-                    await session.commit()
-            except Exception as exc:
-                log.warning("job.enqueue.unmark_failed", error=repr(exc))
+        sees new jobs appear, also those another tab started): all rows of the commit in one round
+        trip. The rows were written with ``enqueued_at`` already set: the relay checks such rows
+        against Redis (their arq job must exist) instead of this process stamping each one after
+        the push, a transaction saved per request."""
+        try:
+            async with asyncio.timeout(3), self.pool.pipeline(transaction=False) as pipe:
+                add_jobs(pipe, self.pool, [(p.id, p.kind, p.queue) for p in pending])
+                add_wake(pipe, {p.queue for p in pending})
+                events.add_jobs(pipe, [p.queued_event() for p in pending if p.project_id])
+                await pipe.execute()
+            return
+        except Exception as exc:
+            log.warning("job.enqueue.deferred", job_ids=[str(p.id) for p in pending], error=repr(exc))
+        try:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
+            async with self.sessions() as session:
+                failed = [p.id for p in pending]
+                await session.execute(update(Job).where(Job.id.in_(failed)).values(enqueued_at=None))
+                await session.commit()
+        except Exception as exc:
+            log.warning("job.enqueue.unmark_failed", error=repr(exc))
 
 
 def schedule_enqueue(session: AsyncSession, job: Job) -> None:
@@ -125,23 +126,57 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
     pending.append(Pending(job.id, job.kind, job.queue, job.project_id))
 
 
+# What ``ArqRedis.enqueue_job`` does for a job without deferral, for many jobs in one call: a job
+# whose arq job or result is still held is left alone (arq ignores a duplicate id); ``again`` first
+# drops a result arq may keep of an earlier delivery. KEYS: per job its job key, result key and
+# queue; ARGV: expiry (ms), again (0/1), then per job its id, score (enqueue time, ms) and data.
+_ENQUEUE = """
+local ttl, again = ARGV[1], ARGV[2] == '1'
+for i = 0, #KEYS / 3 - 1 do
+  local job, result, queue = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
+  if again then redis.call('DEL', result) end
+  if redis.call('EXISTS', job, result) == 0 then
+    redis.call('PSETEX', job, ttl, ARGV[3 * i + 5])
+    redis.call('ZADD', queue, ARGV[3 * i + 4], ARGV[3 * i + 3])
+  end
+end
+return 0
+"""
+
+
+def add_jobs(
+    pipe: Any, pool: ArqRedis, jobs: list[tuple[uuid.UUID, str, str]], *, again: bool = False
+) -> None:
+    """Queue on ``pipe`` one command that enqueues ``jobs`` (id, kind, queue) as arq would: the
+    arq function is named after the kind and its one argument, like ``_job_id``, is the row id."""
+    if not jobs:
+        return
+    now = timestamp_ms()
+    keys: list[str] = []
+    args: list[Any] = [pool.expires_extra_ms, int(again)]
+    for job_id, kind, queue in jobs:
+        jid = str(job_id)
+        keys += [job_key_prefix + jid, result_key_prefix + jid, queue]
+        args += [jid, now, serialize_job(kind, (jid,), {}, None, now, serializer=pool.job_serializer)]
+    pipe.eval(_ENQUEUE, len(keys), *keys, *args)
+
+
 async def enqueue(
     pool: ArqRedis, job_id: uuid.UUID, kind: str, queue: str, *, notify: bool = True, again: bool = False
 ) -> bool:
     """Push one job to arq with ``_job_id`` = row id; the arq function is named after the kind.
     False when Redis is unreachable; arq ignores a duplicate id, so pushing one row twice is
     harmless. ``again`` (the relay, for rows the database says are unfinished) first drops a result
-    arq may keep of an earlier delivery, which would otherwise make arq refuse the id for a minute."""
+    arq may keep of an earlier delivery, which would otherwise make arq refuse the id."""
     try:
-        async with asyncio.timeout(3):
-            if again:
-                await pool.delete(result_key_prefix + str(job_id))
-            await pool.enqueue_job(kind, str(job_id), _job_id=str(job_id), _queue_name=queue)
+        async with asyncio.timeout(3), pool.pipeline(transaction=False) as pipe:
+            add_jobs(pipe, pool, [(job_id, kind, queue)], again=again)
+            if notify:
+                add_wake(pipe, {queue})
+            await pipe.execute()
     except Exception as exc:
         log.warning("job.enqueue.deferred", job_id=str(job_id), kind=kind, error=repr(exc))
         return False
-    if notify:
-        await wake(pool, {queue})
     return True
 
 
@@ -149,19 +184,12 @@ def wake_key(queue: str) -> str:
     return f"{queue}:wake"
 
 
-async def wake(pool: ArqRedis, queues: set[str]) -> None:
+def add_wake(pipe: Any, queues: set[str]) -> None:
     """Tell idle workers of ``queues`` there is work now, instead of letting them find it at their
-    next poll: each waits on its queue's wake list (``BLPOP``) between polls. Best effort: a lost
-    wake-up only costs one poll interval."""
-    if not queues:
-        return
-    try:
-        async with pool.pipeline(transaction=False) as pipe:
-            for q in queues:
-                # One token is enough to wake a worker; a few let several wake at once. Capped so
-                # a queue nobody serves does not grow a list forever.
-                pipe.lpush(wake_key(q), b"1")
-                pipe.ltrim(wake_key(q), 0, 15)
-            await pipe.execute()
-    except Exception as exc:
-        log.debug("job.wake.failed", error=repr(exc))
+    next poll: each waits on its queue's wake list (``BLPOP``) between polls. A lost wake-up only
+    costs one poll interval."""
+    for q in queues:
+        # One token is enough to wake a worker; a few let several wake at once. Capped so a queue
+        # nobody serves does not grow a list forever.
+        pipe.lpush(wake_key(q), b"1")
+        pipe.ltrim(wake_key(q), 0, 15)

@@ -19,7 +19,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import Executable, Row, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
@@ -33,6 +33,44 @@ from shared.models import Job, LLMCallRecord
 log = structlog.get_logger()
 
 P = TypeVar("P", bound=BaseModel)
+
+_jobs = Job.__table__.c
+# The runner's writes to its own row, built once: each is one statement with parameters, run
+# outside the ORM session machinery (nothing to synchronise: no session holds the row).
+MINE = (Job.id == bindparam("job_id")) & (Job.status == "running") & (Job.tries == bindparam("fence_tries"))
+_PROGRESS = (
+    update(Job)
+    .where(MINE)
+    .values(
+        progress=bindparam("fraction", type_=_jobs.progress.type),
+        progress_message=bindparam("message", type_=_jobs.progress_message.type),
+        heartbeat_at=bindparam("now", type_=_jobs.heartbeat_at.type),
+        updated_at=bindparam("now", type_=_jobs.updated_at.type),
+    )
+    .returning(Job.id)
+)
+_COMPLETE = (
+    update(Job)
+    .where(MINE)
+    .values(
+        status="succeeded",
+        progress=1.0,
+        progress_message=None,
+        result=bindparam("result", type_=_jobs.result.type),
+        error=None,
+        finished_at=bindparam("now", type_=_jobs.finished_at.type),
+        updated_at=bindparam("now", type_=_jobs.updated_at.type),
+    )
+    .returning(Job.id)
+)
+
+
+async def write_row(ctx: WorkerContext, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
+    """One statement on its own, committed as it runs (no BEGIN/COMMIT round trips): for a write
+    that is atomic by itself. Its first row, if it returns any."""
+    async with ctx.autocommit.connect() as conn:
+        result = await conn.execute(statement, params)
+        return result.first() if result.returns_rows else None
 
 
 class JobCancelled(Exception):
@@ -87,19 +125,16 @@ class JobRun(Generic[P]):
     def _mine(self) -> Any:
         return (Job.id == self.id) & (Job.status == "running") & (Job.tries == self.tries)
 
+    def _mine_params(self) -> dict[str, Any]:
+        """The parameters of ``MINE``."""
+        return {"job_id": self.id, "fence_tries": self.tries}
+
     async def progress(self, fraction: float, message: str | None = None) -> None:
         """Record progress (also a heartbeat); raises ``JobCancelled`` when the row is no longer
         this delivery's."""
         fraction = max(0.0, min(1.0, fraction))
-        now = datetime.now(UTC)
-        async with session_scope(self.sessions) as session:
-            hit = await session.scalar(
-                update(Job)
-                .where(self._mine())
-                .values(progress=fraction, progress_message=message, heartbeat_at=now, updated_at=now)
-                .returning(Job.id)
-            )
-        if hit is None:
+        params = {"fraction": fraction, "message": message, "now": datetime.now(UTC), **self._mine_params()}
+        if await write_row(self.ctx, _PROGRESS, params) is None:
             raise JobCancelled(str(self.id))
         await events.publish_job(
             self.ctx.redis,
@@ -219,5 +254,13 @@ class JobRun(Generic[P]):
             .returning(Job.id)
         )
         if done is None:
+            raise JobCancelled(str(self.id))
+        self.completed = True
+
+    async def complete_alone(self, result: BaseModel) -> None:
+        """``complete`` for a handler that wrote nothing else: the status write is then the whole
+        transaction, one statement on its own."""
+        params = {"result": result.model_dump(mode="json"), "now": datetime.now(UTC), **self._mine_params()}
+        if await write_row(self.ctx, _COMPLETE, params) is None:
             raise JobCancelled(str(self.id))
         self.completed = True

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from arq.constants import retry_key_prefix
 from arq.worker import Retry
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from shared.db import is_outage, session_scope
 from shared.errors import AppError, UpstreamUnavailable
@@ -30,29 +30,39 @@ from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import ACTIVE_STATUSES, JobStatus
 from shared.jobs.registry import JobKind
-from shared.jobs.run import JobCancelled, JobRun, JobWaiting, TransientJobError
+from shared.jobs.run import MINE, JobCancelled, JobRun, JobWaiting, TransientJobError, write_row
 from shared.models import Job
 
 log = structlog.get_logger()
 
 
-async def _claim(ctx: WorkerContext, job_id: uuid.UUID) -> Job | None:
-    # 'running' is claimable too: that is a redelivery after the previous worker died mid-job.
-    async with session_scope(ctx.sessions) as session:
-        now = datetime.now(UTC)
-        return await session.scalar(
-            update(Job)
-            .where(Job.id == job_id, Job.status.in_(ACTIVE_STATUSES))
-            .values(
-                status="running",
-                tries=Job.tries + 1,
-                started_at=now,
-                heartbeat_at=now,
-                updated_at=now,
-                error=None,
-            )
-            .returning(Job)
-        )
+_jobs = Job.__table__.c
+# 'running' is claimable too: that is a redelivery after the previous worker died mid-job.
+_CLAIM = (
+    update(Job)
+    .where(Job.id == bindparam("job_id"), Job.status.in_(ACTIVE_STATUSES))
+    .values(
+        status="running",
+        tries=Job.tries + 1,
+        started_at=bindparam("now", type_=_jobs.started_at.type),
+        heartbeat_at=bindparam("now", type_=_jobs.heartbeat_at.type),
+        updated_at=bindparam("now", type_=_jobs.updated_at.type),
+        error=None,
+    )
+    .returning(Job.kind, Job.owner_id, Job.project_id, Job.tries, Job.payload, Job.checkpoint, Job.request_id)
+)
+_HEARTBEAT = (
+    update(Job)
+    .where(MINE)
+    .values(heartbeat_at=bindparam("now", type_=_jobs.heartbeat_at.type))
+    .returning(Job.id)
+)
+
+
+async def _claim(ctx: WorkerContext, job_id: uuid.UUID) -> Row[Any] | None:
+    """One guarded UPDATE ... RETURNING, atomic on its own: the row is this delivery's (its
+    ``tries`` is the fencing token) or nobody's."""
+    return await write_row(ctx, _CLAIM, {"job_id": job_id, "now": datetime.now(UTC)})
 
 
 async def _finish(run: JobRun[Any], *, status: JobStatus, error: dict[str, Any] | None) -> None:
@@ -60,8 +70,7 @@ async def _finish(run: JobRun[Any], *, status: JobStatus, error: dict[str, Any] 
     values: dict[str, Any] = {"status": status, "error": error, "updated_at": now, "progress_message": None}
     if status != "queued":
         values["finished_at"] = now
-    async with session_scope(run.sessions) as session:
-        await session.execute(update(Job).where(run._mine()).values(**values))
+    await write_row(run.ctx, update(Job).where(MINE).values(**values), run._mine_params())
     await _publish(run, status, error=error)
 
 
@@ -78,24 +87,45 @@ async def _publish(run: JobRun[Any], status: str, **extra: Any) -> None:
     )
 
 
-async def _heartbeat(run: JobRun[Any], work: asyncio.Task[Any], lost: asyncio.Event) -> None:
-    """Stamp the row while the handler runs; stop the handler when the row is no longer this
-    delivery's (cancelled, or re-delivered elsewhere). A database hiccup is not a reason to stop."""
-    every = run.settings.job_heartbeat_s
-    while True:
-        await asyncio.sleep(every)
+class _Heartbeat:
+    """Stamp the row every ``job_heartbeat_s`` while the handler runs; stop the handler when the
+    row is no longer this delivery's (cancelled, or re-delivered elsewhere). A database hiccup is
+    not a reason to stop. A timer until the first beat is due, not a task: most jobs end before it
+    and so cost no task at all."""
+
+    def __init__(self, run: JobRun[Any], work: asyncio.Task[Any], lost: asyncio.Event) -> None:
+        self.run, self.work, self.lost = run, work, lost
+        self.every = run.settings.job_heartbeat_s
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = self.loop.call_later(self.every, self._due)
+        self.task: asyncio.Task[None] | None = None
+
+    def _due(self) -> None:
+        self.timer = None
+        self.task = self.loop.create_task(self._beat())
+
+    async def _beat(self) -> None:
         try:
-            async with session_scope(run.sessions) as session:
-                mine = await session.scalar(
-                    update(Job).where(run._mine()).values(heartbeat_at=datetime.now(UTC)).returning(Job.id)
-                )
+            mine = await write_row(
+                self.run.ctx, _HEARTBEAT, {"now": datetime.now(UTC), **self.run._mine_params()}
+            )
         except Exception as exc:
             log.warning("job.heartbeat.failed", error=repr(exc))
-            continue
-        if mine is None:
-            lost.set()
-            work.cancel()
-            return
+        else:
+            if mine is None:
+                self.lost.set()
+                self.work.cancel()
+                return
+        self.timer = self.loop.call_later(self.every, self._due)
+
+    async def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
 
 
 async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> str:
@@ -144,7 +174,7 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
     settings = run.settings
     lost = asyncio.Event()
     work = asyncio.create_task(_handle(run, kind))
-    beat = asyncio.create_task(_heartbeat(run, work, lost))
+    beat = _Heartbeat(run, work, lost)
     try:
         async with asyncio.timeout(kind.timeout_s or settings.job_timeout_s):
             result = await work
@@ -159,9 +189,7 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
         return "cancelled"
     except JobWaiting as exc:
         # The heartbeat must not see the row leave 'running' and take it for a cancel.
-        beat.cancel()
-        with contextlib.suppress(BaseException):
-            await beat
+        await beat.stop()
         if not await _wait(run, exc):
             log.info("job.run.cancelled")
             await _publish(run, "cancelled")
@@ -210,9 +238,7 @@ async def _run(run: JobRun[Any], kind: JobKind[Any, Any]) -> str:
         )
         return "failed"
     finally:
-        beat.cancel()
-        with contextlib.suppress(BaseException):
-            await beat
+        await beat.stop()
 
 
 def _outage_backoff(base_s: float, attempt: int) -> float:
@@ -249,7 +275,6 @@ async def _wait(run: JobRun[Any], waiting: JobWaiting) -> bool:
 async def _handle(run: JobRun[Any], kind: JobKind[Any, Any]) -> dict[str, Any]:
     result = await kind.handler(run)
     if not run.completed:  # handlers without domain writes leave the status to us
-        async with session_scope(run.sessions) as session:
-            await run.complete(session, result)
+        await run.complete_alone(result)
     dumped: dict[str, Any] = result.model_dump(mode="json")
     return dumped

@@ -8,6 +8,7 @@ Run one with ``python -m services.extractor`` or ``python -m services.imagegen``
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 import structlog
 from arq import cron
 from arq.connections import create_pool
+from arq.constants import in_progress_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Function, Worker, func
 from redis.exceptions import RedisError
 
@@ -53,7 +56,9 @@ def _arq_function(kind: JobKind[Any, Any], settings: Settings) -> Function:
 
 
 async def _build_context(ctx: dict[str, Any], worker: WorkerName, settings: Settings) -> WorkerContext:
-    engine = create_engine(settings, pool_size=max(2, min(10, _concurrency(worker, settings) + 2)))
+    pool_size = max(2, min(10, _concurrency(worker, settings) + 2))
+    # Every job checks out a connection at least twice (claim, outcome): no ping query per checkout.
+    engine = create_engine(settings, pool_size=pool_size, socket_ping=True)
     # S3 may create its bucket here, which blocks: build storage in a thread.
     storage = await asyncio.to_thread(build_storage, settings)
     redis = ctx["redis"]
@@ -129,7 +134,9 @@ def build_worker_settings(
         "on_shutdown": shutdown,
         "max_jobs": concurrency,
         "job_timeout": settings.job_timeout_s + 5,
-        "keep_result": 60,
+        # Nothing reads arq's results (the row has the outcome), and a kept result would only make arq
+        # refuse a re-push of the id meanwhile.
+        "keep_result": 0,
         "max_tries": ARQ_MAX_DELIVERIES,
         "health_check_interval": 10,
         # One key per host, so a pod's probe (``arq --check`` run inside it) sees its own worker,
@@ -145,16 +152,60 @@ def build_worker_settings(
     }
 
 
+# A job's lease, as arq's ``start_jobs`` takes it: refused when another worker holds it, or the job
+# is no longer queued (finished), or is queued for later; else set for ``lease_ms``. Returns the
+# job's score, or nil. KEYS: in-progress key, queue; ARGV: job id, now (ms), lease (ms).
+_LEASE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return nil end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return nil end
+redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+return score
+"""
+
+
 class ResilientWorker(Worker):
     """An arq worker that waits for Redis instead of exiting when it is away (at startup, or when
     it restarts under a running worker): jobs in flight finish against PostgreSQL, polling resumes
     with backoff, and the relay re-pushes whatever a restarted Redis lost.
 
-    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.wake``) for at most
+    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.add_wake``) for at most
     ``poll_delay``: an idle worker starts a new job as soon as it is enqueued, and costs one
     blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
     _backoff = 0.0
+    _read = 0  # job ids the last poll read from the queue
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's ``start_jobs``, with its lease taken in one round trip instead of four (WATCH,
+        EXISTS, ZSCORE, then MULTI/PSETEX/EXEC): the same checks and the same lease, atomic in a
+        script. A job stays on the queue until it finishes, so every poll also reads again the
+        jobs this worker is running: those are skipped without asking Redis at all (they hold
+        their lease until they are done)."""
+        self._read = len(job_ids)
+        lease_ms = str(int(self.in_progress_timeout_s * 1000))
+        for job_id_b in job_ids:
+            job_id = job_id_b.decode()
+            running = self.tasks.get(job_id)
+            if running is not None and not running.done():
+                continue
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
+                return
+            self.job_counter = self.job_counter + 1
+            now = str(timestamp_ms())
+            keys = (in_progress_key_prefix + job_id, self.queue_name)
+            redis: Any = self.pool  # redis-py's stubs type ``eval`` for the sync client too
+            score = await redis.eval(_LEASE, 2, *keys, job_id, now, lease_ms)
+            if score is None:
+                # Already running elsewhere, finished and removed, or re-queued for later.
+                self.job_counter = self.job_counter - 1
+                self.sem.release()
+                continue
+            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
 
     async def main(self) -> None:
         delay = 0.5
@@ -179,10 +230,12 @@ class ResilientWorker(Worker):
             await self.on_startup(self.ctx)
         wake = wake_key(self.queue_name)
         while True:
-            started = self._jobs_started()
+            self._read = 0
             await self._poll_iteration()
-            if self._jobs_started() > started and self.job_counter < self.max_jobs:
-                continue  # it found work and has room: there may be more ready right now
+            if self._read >= self.queue_read_limit and self.job_counter < self.max_jobs:
+                continue  # it read a full page of ready jobs and has room: there may be more
+            # Otherwise it has seen every job that was ready; one enqueued since comes with a
+            # wake-up, so an immediate second poll would only find nothing.
             await self._idle(wake)
 
     async def _idle(self, wake: str) -> None:
@@ -222,6 +275,24 @@ def settings_class(name: str, values: dict[str, Any]) -> type:
     return type(name, (), values)
 
 
+PROFILE_ENV = "FILMASSETS_WORKER_PROFILE"
+
+
 def run(options: dict[str, Any]) -> None:
-    """Run a worker process until SIGTERM/SIGINT (graceful: running jobs get the grace period)."""
-    ResilientWorker(**options).run()
+    """Run a worker process until SIGTERM/SIGINT (graceful: running jobs get the grace period).
+
+    With ``FILMASSETS_WORKER_PROFILE=<path>`` (benchmarks only) the whole run is under cProfile and
+    its stats are written to ``<path>`` when the worker stops."""
+    worker = ResilientWorker(**options)
+    out = os.environ.get(PROFILE_ENV)
+    if not out:
+        worker.run()
+        return
+    import cProfile
+    import time
+
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared
+    try:
+        profiler.runcall(worker.run)
+    finally:
+        profiler.dump_stats(out)

@@ -1,0 +1,57 @@
+"""The outbox push: every job a commit starts reaches its queue in one go, announced on the
+project's event stream, and a row pushed again (the relay, a retried push) still runs once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.config import Settings
+from shared.db import create_sessionmaker, session_scope
+from shared.jobs import events
+from shared.jobs.queue import Outbox, arq_client, enqueue
+from shared.jobs.starter import JobStarter
+from shared.jobs.tasks import NoopPayload, noop
+from shared.models import Project
+from tests.support.jobs import job_row
+from tests.support.workers import run_burst
+
+
+async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
+    settings: Settings,
+    clean: None,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+) -> None:
+    owner = uuid.uuid4()
+    async with session_scope(sessions) as session:
+        project = Project(id=uuid.uuid4(), owner_id=owner, title="Outbox", aspect_ratio="16:9")
+        session.add(project)
+    pool = arq_client(settings)
+    try:
+        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
+        async with session_scope(outboxed) as session:
+            jobs = JobStarter(session, settings=settings, owner_id=owner)
+            ids = [str((await jobs.start(noop, project=project, payload=NoopPayload())).id) for _ in range(3)]
+
+        # All three are on the queue, and the project's stream announced each as queued.
+        assert await redis.zcard(settings.extractor_queue) == 3
+        stream = await redis.xrange(events.project_stream(project.id))
+        queued = [json.loads(fields[b"data"]) for _, fields in stream]
+        assert [(e["id"], e["status"]) for e in queued] == [(i, "queued") for i in ids]
+
+        # Pushed again (as the relay would): arq still holds one job per row.
+        assert await enqueue(pool, uuid.UUID(ids[0]), "noop", settings.extractor_queue, again=True)
+        assert await redis.zcard(settings.extractor_queue) == 3
+    finally:
+        await pool.aclose()
+
+    assert await run_burst("extractor", settings) == 3
+    for job_id in ids:
+        row = await job_row(sessions, job_id)
+        assert (row.status, row.tries, row.result) == ("succeeded", 1, {"pong": True, "held_ms": 0})
+    assert await redis.zcard(settings.extractor_queue) == 0
