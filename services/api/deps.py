@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import decode_token
@@ -62,11 +63,19 @@ async def current_user(
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
 
 
+# Built once: every project route runs it, and building the select (and its cache key) per request
+# cost more CPU than PostgreSQL spends answering it.
+_OWNED = select(Project).where(
+    Project.id == bindparam("pid", type_=UUID(as_uuid=True)),
+    Project.owner_id == bindparam("user", type_=UUID(as_uuid=True)),
+)
+
+
 async def owned_project(
     pid: Annotated[uuid.UUID, Path(description="Project id")], user: CurrentUser, session: SessionDep
 ) -> Project:
     """The project if the caller owns it; someone else's project is a 404, never a 403."""
-    project = await session.scalar(select(Project).where(Project.id == pid, Project.owner_id == user))
+    project = await session.scalar(_OWNED, {"pid": pid, "user": user})
     if project is None:
         raise NotFound("Project not found")
     return project
