@@ -146,27 +146,101 @@ NAMES = {
 
 
 @dataclass(slots=True)
-class Seeded:
-    project_id: str
-    token: str
+class Endpoint:
+    """One read path: its URL path on the app and the SQL one request runs, in order."""
+
+    name: str
+    path: str
     statements: list[dict[str, Any]]
 
 
+@dataclass(slots=True)
+class Seeded:
+    project_id: str
+    token: str
+    endpoints: list[Endpoint]
+
+
 def _plain(value: Any) -> Any:
-    """Parameters as JSON values asyncpg accepts back (it takes a str for a uuid parameter)."""
+    """Parameters as JSON values asyncpg accepts back (it takes a str for a uuid parameter; a
+    datetime travels tagged and is rebuilt by ``_unplain``)."""
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, dt.datetime):
+        return {"__datetime__": value.isoformat()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
 
 
+def _unplain(value: Any) -> Any:
+    if isinstance(value, dict) and "__datetime__" in value:
+        return dt.datetime.fromisoformat(value["__datetime__"])
+    if isinstance(value, list):
+        return [_unplain(v) for v in value]
+    return value
+
+
+FEATURE_SCENES = 220
+FEATURE_ASSETS = 60
+
+
+def feature_script(scenes: int = FEATURE_SCENES) -> str:
+    """A feature-length Fountain script: ``scenes`` scenes over 24 locations."""
+    parts = ["Title: The Long Tide\n"]
+    for n in range(1, scenes + 1):
+        place = "INT." if n % 3 else "EXT."
+        parts.append(f"{place} PLACE {n % 24 + 1} - {'NIGHT' if n % 2 else 'DAY'}\n")
+        parts.append(f"Scene {n}: the tide turns; someone waits by the water.\n")
+    return "\n".join(parts)
+
+
+def _feature_assets() -> list[dict[str, Any]]:
+    """60 assets over the 220 scenes, ~4 per scene; the lead (first) is in two scenes of three."""
+    types = ("character", "prop", "location", "extra_archetype")
+    out = []
+    for i in range(FEATURE_ASSETS):
+        if i == 0:
+            numbers = [n for n in range(1, FEATURE_SCENES + 1) if n % 3]
+        else:
+            numbers = sorted({(i * 7 + k * 13) % FEATURE_SCENES + 1 for k in range(10)})
+        out.append(
+            {
+                "name": f"Feature {types[i % 4].replace('_', ' ')} {i:02d}",
+                "type": types[i % 4],
+                "description": f"Asset {i} of the feature.",
+                "scene_numbers": numbers,
+            }
+        )
+    return out
+
+
+def _attempt(pid: str, aid: str, n: int, *, selected: bool) -> Any:
+    from shared.models import AssetAttempt
+
+    key = f"projects/{pid}/assets/{aid}/attempt-{n}"
+    return AssetAttempt(
+        id=uuid.uuid4(),
+        asset_id=uuid.UUID(aid),
+        project_id=uuid.UUID(pid),
+        attempt_number=n,
+        source="generated",
+        selected=selected,
+        storage_key=f"{key}.jpg",
+        thumbnail_key=f"{key}.thumb.webp",
+        width=1024,
+        height=1024,
+        mime="image/jpeg",
+        bytes=180_000,
+    )
+
+
 async def seed(settings: Settings) -> Seeded:
-    """Build the data through the real API (in-process), then capture the SQL of one list request."""
+    """Build the data through the real API (in-process), then capture the SQL of one request on
+    each read path."""
     from sqlalchemy import event
 
     from services.api.app import create_app
-    from shared.models import AssetAttempt
 
     app = create_app(settings)
     user = uuid.uuid4()
@@ -176,12 +250,14 @@ async def seed(settings: Settings) -> Seeded:
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://seed") as client,
     ):
-        r = await client.post("/v1/projects", json={"title": "Harbour Lights"}, headers=auth)
-        r.raise_for_status()
-        pid = r.json()["id"]
-        r = await client.put(f"/v1/projects/{pid}/script", json={"text": SCRIPT}, headers=auth)
-        r.raise_for_status()
-        scenes = r.json()["scene_count"]
+
+        async def call(method: str, path: str, body: Any = None) -> Any:
+            r = await client.request(method, path, json=body, headers=auth)
+            r.raise_for_status()
+            return r.json()
+
+        pid = (await call("POST", "/v1/projects", {"title": "Harbour Lights"}))["id"]
+        scenes = (await call("PUT", f"/v1/projects/{pid}/script", {"text": SCRIPT}))["scene_count"]
         if scenes != 10:
             raise RuntimeError(f"the seed script parsed into {scenes} scenes, expected 10")
         assets: list[str] = []
@@ -195,48 +271,75 @@ async def seed(settings: Settings) -> Seeded:
                     "aliases": [name.split("-")[0].upper()],
                     "scene_numbers": sorted({i % 10 + 1, (i * 3) % 10 + 1, (i * 7 + 2) % 10 + 1}),
                 }
-                r = await client.post(f"/v1/projects/{pid}/assets", json=body, headers=auth)
-                r.raise_for_status()
-                assets.append(r.json()["id"])
-        # Every third asset gets 1-3 attempts; most of those have one selected.
+                assets.append((await call("POST", f"/v1/projects/{pid}/assets", body))["id"])
+        # Every third asset gets 1-3 attempts, most of those one selected; the first a full carousel.
+        carousel = assets[0]
         async with app.state.sessions() as session:
-            for i, aid in enumerate(assets[::3]):
+            for n in range(1, settings.attempt_cap + 1):
+                session.add(_attempt(pid, carousel, n, selected=n == 2))
+            for i, aid in enumerate(assets[3::3]):
                 count = i % 3 + 1
                 for n in range(1, count + 1):
-                    key = f"projects/{pid}/assets/{aid}/attempt-{n}"
-                    session.add(
-                        AssetAttempt(
-                            id=uuid.uuid4(),
-                            asset_id=uuid.UUID(aid),
-                            project_id=uuid.UUID(pid),
-                            attempt_number=n,
-                            source="generated",
-                            selected=(n == count and i % 4 != 3),
-                            storage_key=f"{key}.jpg",
-                            thumbnail_key=f"{key}.thumb.webp",
-                            width=1024,
-                            height=1024,
-                            mime="image/jpeg",
-                            bytes=180_000,
-                        )
-                    )
+                    session.add(_attempt(pid, aid, n, selected=(n == count and i % 4 != 3)))
             await session.commit()
 
-        captured: list[dict[str, Any]] = []
+        # The feature: 220 scenes with ~4 assets each; Stage 8 opened on the lead's first 40 scenes
+        # (instances made on first read) so its timeline has instances to walk.
+        fid = (await call("POST", "/v1/projects", {"title": "The Long Tide"}))["id"]
+        script = await call("PUT", f"/v1/projects/{fid}/script", {"text": feature_script()})
+        if script["scene_count"] != FEATURE_SCENES:
+            raise RuntimeError(f"the feature parsed into {script['scene_count']} scenes")
+        feature = [(await call("POST", f"/v1/projects/{fid}/assets", a))["id"] for a in _feature_assets()]
+        lead = feature[0]
+        async with app.state.sessions() as session:
+            session.add(_attempt(fid, lead, 1, selected=True))
+            await session.commit()
+        all_scenes = []
+        offset = 0
+        while True:
+            page = await call("GET", f"/v1/projects/{fid}/scenes?limit=200&offset={offset}")
+            all_scenes.extend(page["items"])
+            offset += len(page["items"])
+            if not page["items"] or offset >= page.get("total", offset):
+                break
+        by_deps = max(all_scenes, key=lambda sc: sum(len(v) for v in sc["dependencies"].values()))
+        lead_scenes = [sc for sc in all_scenes if sc["number"] % 3][:40]
+        for sc in [by_deps, *lead_scenes]:
+            await call("GET", f"/v1/projects/{fid}/scenes/{sc['id']}/assets")
 
-        def capture(
-            conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-        ) -> None:
-            captured.append({"sql": statement, "params": _plain(parameters or ())})
-
+        paths = {
+            "asset list (50 assets)": f"/v1/projects/{pid}/assets",
+            f"scene list, {FEATURE_SCENES}-scene feature, page 1": f"/v1/projects/{fid}/scenes",
+            "attempts carousel (4 images)": f"/v1/projects/{pid}/assets/{carousel}/attempts",
+            f"Stage 8 scene list (scene {by_deps['number']})": (
+                f"/v1/projects/{fid}/scenes/{by_deps['id']}/assets"
+            ),
+            f"asset timeline ({FEATURE_SCENES} scenes)": f"/v1/projects/{fid}/assets/{lead}/timeline",
+        }
+        endpoints: list[Endpoint] = []
         engine = app.state.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            r = await client.get(f"/v1/projects/{pid}/assets", headers=auth)
-            r.raise_for_status()
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-    return Seeded(project_id=pid, token=token, statements=captured)
+        for name, path in paths.items():
+            captured: list[dict[str, Any]] = []
+
+            def capture(
+                conn: Any,
+                cursor: Any,
+                statement: str,
+                parameters: Any,
+                context: Any,
+                executemany: bool,
+                into: list[dict[str, Any]] = captured,
+            ) -> None:
+                into.append({"sql": statement, "params": _plain(parameters or ())})
+
+            await call("GET", path)  # anything made on first read exists before the capture
+            event.listen(engine, "before_cursor_execute", capture)
+            try:
+                await call("GET", path)
+            finally:
+                event.remove(engine, "before_cursor_execute", capture)
+            endpoints.append(Endpoint(name, path, captured))
+    return Seeded(project_id=pid, token=token, endpoints=endpoints)
 
 
 # --- the bare server (``uvicorn --factory bench.bench_api:bare_app``)
@@ -289,7 +392,11 @@ def bare_app() -> Any:
 
     settings = Settings()
     spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
-    statements: list[tuple[str, list[Any]]] = [(s["sql"], s["params"]) for s in spec["statements"]]
+    replays: list[list[tuple[str, list[Any]]]] = [
+        [(st["sql"], _unplain(st["params"])) for st in e["statements"]] for e in spec["endpoints"]
+    ]
+    # The asset list (the first endpoint) also gets the app's response shape, and its list alone.
+    statements = replays[0]
     # The app may count in a separate statement or as a window column of the list; replay either.
     count_at = next((i for i, (sql, _) in enumerate(statements) if sql.startswith("SELECT count(*)")), None)
     list_sql, list_params = statements[-1]
@@ -325,6 +432,14 @@ def bare_app() -> Any:
     async def list_only(request: Request) -> Response:
         return page(await pools[0].fetch(list_sql, *list_params), 50)
 
+    async def replay(request: Request) -> Response:
+        """Any read path: its statements in one transaction, every row returned as JSON."""
+        chosen = replays[int(request.path_params["index"])]
+        async with pools[0].acquire() as conn, conn.transaction():
+            results = [await conn.fetch(sql, *params) for sql, params in chosen]
+        body = [[dict(r) for r in rows] for rows in results]
+        return Response(json.dumps(body, default=_json_default), media_type="application/json")
+
     async def static(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
@@ -334,6 +449,7 @@ def bare_app() -> Any:
             Route("/static", static),
             Route("/same", same_sql),
             Route("/list", list_only),
+            Route("/replay/{index:int}", replay),
         ],
         lifespan=lifespan,
     )
@@ -560,30 +676,68 @@ def _row(label: str, r: dict[str, Any]) -> list[str | int | float | None]:
     ]
 
 
-def print_results(title: str, results: dict[str, dict[str, Any]]) -> None:
+def print_results(
+    title: str, results: dict[str, dict[str, Any]], pairs: Sequence[tuple[str, str, str]]
+) -> None:
+    """Every target's row, then each read path next to its bare same-SQL floor."""
     print(f"\n{title}")
     print_table(ROW_HEADERS, [_row(label, r) for label, r in results.items()])
-    real, same, floor = results["real"], results["bare same SQL"], results["bare list only"]
     print()
+    rows: list[list[str | int | float | None]] = []
+    for name, real_label, bare_label in pairs:
+        real, bare = results[real_label], results[bare_label]
+        rows.append(
+            [
+                name,
+                f"{real['server_ms_per_req']:.3f}",
+                f"{bare['server_ms_per_req']:.3f}",
+                f"{real['server_ms_per_req'] / bare['server_ms_per_req']:.2f}x",
+                real["rps"],
+                bare["rps"],
+                f"{real['rps'] / bare['rps']:.2f}x",
+            ]
+        )
     print_table(
-        ["ratio", "req/s", "p50", "srv CPU/req"],
         [
-            [f"real / {name}", f"{real['rps'] / b['rps']:.2f}x", f"{real['p50_ms'] / b['p50_ms']:.2f}x", cpu]
-            for name, b in (("bare same SQL", same), ("bare list only", floor))
-            for cpu in [f"{real['server_ms_per_req'] / b['server_ms_per_req']:.2f}x"]
+            "read path",
+            "real CPU ms/req",
+            "bare same SQL",
+            "CPU ratio",
+            "real req/s",
+            "bare req/s",
+            "req/s ratio",
         ],
+        rows,
     )
+    lists = results.get("bare list only")
+    if lists is not None:
+        real = results[pairs[0][1]]
+        print(
+            f"asset list vs its list statement alone (no transaction, no ownership check): "
+            f"CPU {real['server_ms_per_req'] / lists['server_ms_per_req']:.2f}x"
+        )
     errors = {label: r["error_kinds"] for label, r in results.items() if r.get("error_kinds")}
     if errors:
         print(f"error kinds: {errors}")
 
 
+def _sizes(targets: Sequence[Target]) -> dict[str, int]:
+    with httpx.Client(timeout=10.0, trust_env=False) as client:
+        out = {}
+        for t in targets:
+            r = client.get(t.url, headers=t.headers)
+            r.raise_for_status()
+            out[t.label] = len(r.content)
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=16, help="connections kept busy (16)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds not measured (2)")
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per target (8)")
+    parser.add_argument("--warmup", type=float, default=1.5, help="seconds not measured (1.5)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per target (5)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="stop a window early (200000)")
+    parser.add_argument("--only", metavar="WORD", help="only the read paths whose name contains WORD")
     parser.add_argument("--no-wrk", action="store_true", help="skip wrk even when it is installed")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
@@ -604,7 +758,11 @@ def main() -> None:
 
         seeded = asyncio.run(setup())
         spec = tmp / "bare-spec.json"
-        spec.write_text(json.dumps({"statements": seeded.statements}))
+        spec.write_text(
+            json.dumps(
+                {"endpoints": [{"name": e.name, "statements": e.statements} for e in seeded.endpoints]}
+            )
+        )
         env = settings_env(settings, **{SPEC_ENV: str(spec)})
         auth = {"Authorization": f"Bearer {seeded.token}"}
         servers: list[Server] = []
@@ -613,27 +771,49 @@ def main() -> None:
             servers.append(real)
             bare = start_server("bare-api", "bench.bench_api:bare_app", env, tmp, factory=True)
             servers.append(bare)
-            targets = [
-                Target("real", f"{real.base_url}/v1/projects/{seeded.project_id}/assets", auth, real),
+            assets = seeded.endpoints[0]
+            listing = [
+                Target("real", f"{real.base_url}{assets.path}", auth, real),
                 Target("bare same SQL", f"{bare.base_url}/same", {}, bare),
                 Target("bare list only", f"{bare.base_url}/list", {}, bare),
             ]
-            checked = check_same_data(targets)
-            targets.append(Target("bare static", f"{bare.base_url}/static", {}, bare))
+            checked = check_same_data(listing)
+            targets = [*listing, Target("bare static", f"{bare.base_url}/static", {}, bare)]
+            pairs = [(assets.name, "real", "bare same SQL")]
+            for i, e in enumerate(seeded.endpoints[1:], start=1):
+                pair = (
+                    Target(f"real: {e.name}", f"{real.base_url}{e.path}", auth, real),
+                    Target(f"bare: {e.name}", f"{bare.base_url}/replay/{i}", {}, bare),
+                )
+                targets.extend(pair)
+                pairs.append((e.name, pair[0].label, pair[1].label))
+            if args.only:
+                keep = {label for name, *labels in pairs if args.only in name for label in labels}
+                pairs = [p for p in pairs if args.only in p[0]]
+                targets = [t for t in targets if t.label in keep]
+            sizes = _sizes(targets)
             print(
                 f"GET /v1/projects/{{pid}}/assets: {checked}\n"
-                f"SQL per request: {len(seeded.statements)} statements captured from the app "
-                "(+ BEGIN/COMMIT and, in the app only, the pool's pre-ping)\n"
                 f"uvicorn 1 process each, access log off; {args.concurrency} connections, "
                 f"warm-up {args.warmup:g}s, window {args.duration:g}s (max {args.max_requests:,} requests); "
                 f"{os.cpu_count()} CPUs shared by generator, server and PostgreSQL"
             )
+            print_table(
+                ["read path", "GET", "SQL statements", "real bytes", "bare bytes"],
+                [
+                    [e.name, e.path, len(e.statements), sizes.get(real_label), sizes.get(bare_label)]
+                    for e, (_, real_label, bare_label) in zip(seeded.endpoints, pairs, strict=False)
+                    if real_label in sizes
+                ],
+            )
             results = {t.label: run_load(t, args) for t in targets}
-            print_results(f"httpx load generator ({results['real']['loop']}, 1 process)", results)
+            print_results(
+                f"httpx load generator ({results[targets[0].label]['loop']}, 1 process)", results, pairs
+            )
             wrk = shutil.which("wrk")
             if wrk and not args.no_wrk:
                 wrk_results = {t.label: run_wrk(t, args) for t in targets}
-                print_results("wrk (1 thread)", wrk_results)
+                print_results("wrk (1 thread)", wrk_results, pairs)
             elif not args.no_wrk:
                 print("\nwrk: not installed; only the pure-Python generator ran")
         finally:
@@ -643,8 +823,9 @@ def main() -> None:
         "\nsrv CPU ms/req: the server process's CPU per request in the window; it does not depend on\n"
         "how fast the generator is. srv/pg/gen/other %: CPU over the window in percent of one core\n"
         f"({os.cpu_count()} cores here) used by the server, PostgreSQL, the load generator, and everything\n"
-        "else on the machine. When 'bare static' is not much faster than a bare row, that row is\n"
-        "limited by the generator and its req/s ratio understates the gap: read CPU/req instead."
+        "else on the machine. 'bare same SQL' replays the statements captured from the app, in one\n"
+        "transaction on one pooled connection, and answers every row as JSON (the asset list: in the\n"
+        "app's shape). Read CPU/req: req/s is bounded by the shared cores."
     )
 
 
