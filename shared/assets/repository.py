@@ -145,13 +145,15 @@ async def get_row(session: AsyncSession, *, project_id: uuid.UUID, asset_id: uui
     return (await session.execute(_ONE, {"project_id": project_id, "asset_id": asset_id})).first()
 
 
+_ASSET = select(ProjectAsset).where(_A.project_id == _PROJECT, _A.id == bindparam("asset_id"))
+_ASSET_FOR_UPDATE = _ASSET.with_for_update()
+
+
 async def get_asset(
     session: AsyncSession, *, project_id: uuid.UUID, asset_id: uuid.UUID, for_update: bool = False
 ) -> ProjectAsset | None:
-    q = select(ProjectAsset).where(ProjectAsset.project_id == project_id, ProjectAsset.id == asset_id)
-    if for_update:
-        q = q.with_for_update()
-    return await session.scalar(q)
+    q = _ASSET_FOR_UPDATE if for_update else _ASSET
+    return await session.scalar(q, {"project_id": project_id, "asset_id": asset_id})
 
 
 async def scenes_by_number(
