@@ -1,29 +1,76 @@
-"""GET /v1/projects/{pid}/assets (50 assets) through the real app, next to bare Starlette + asyncpg
-running the same SQL, in the same run.
+"""The API's hot read paths through the real app, each next to bare Starlette + asyncpg running the
+same SQL, in the same run (issue 13).
 
-    python -m bench.bench_api [--concurrency 16] [--warmup 2] [--duration 8] [--no-wrk]
+    python -m bench.bench_api [--concurrency 16] [--warmup 1.5] [--duration 5] [--only WORD] [--no-wrk]
 
-Seed: one project, a 10-scene Fountain script, 50 assets of all four types linked to scenes, and
-attempt rows (fake storage keys) on some of them, most with a selected image, so the list query's
-scene, attempt-count and selected-image paths all do work. Everything goes through the real API
-except the attempt rows, which are inserted with the ORM.
+Read paths: the asset list (50 assets), the scene list of a 220-scene feature script (first page),
+the attempts carousel of one asset (4 images), the Stage 8 scene list (the feature's scene with the
+most assets) and the asset timeline (the feature's lead, in 147 of the 220 scenes, Stage 8 opened
+on 40 of them).
 
-The bare server gets the exact SQL the app runs: one request is served in-process with a
-``before_cursor_execute`` hook on the app's engine, and the captured statements and parameters are
-replayed verbatim by asyncpg. Targets:
+Seed, all through the real API except attempt rows (inserted with the ORM, fake storage keys): a
+10-scene script with 50 assets of all four types linked to scenes, attempts on every third asset
+(most with a selected image, the first a full carousel); and a feature project: 220 scenes, 60
+assets over them (~4 per scene), one master image, Stage 8 lists read once so instances exist.
 
-- ``real``: the FastAPI app under uvicorn (auth, ownership check, current script, count, list,
-  pydantic models, signed image URLs, request-id/metrics middleware).
-- ``bare same SQL``: one Starlette route running every captured statement in one transaction on
-  one pooled connection, like the app's request session (without the pool pre-ping).
-- ``bare list only``: just the list statement, no transaction: the floor for this data.
-- ``bare static``: a constant small JSON body, no database: what the load generator can drive.
+The bare server gets the exact SQL the app runs: for each path one request is served in-process
+with a ``before_cursor_execute`` hook on the app's engine (after a first request, so nothing made
+on first read is captured), and the statements and parameters are replayed verbatim by asyncpg.
+
+- ``real``: the FastAPI app under uvicorn (``services.api.main:app``): auth, ownership check,
+  session, the route's queries, signed image URLs, request-id/metrics middleware.
+- ``bare same SQL`` / ``bare: <path>``: one Starlette route running the captured statements in one
+  transaction on one pooled connection; the asset list is answered in the app's shape, the other
+  paths as every returned row in JSON.
+- ``bare list only``: the asset list statement alone, no transaction. ``bare static``: a constant
+  body, no database: what the load generator can drive.
 
 Load: a pure-Python generator in its own process (httpx.AsyncClient, HTTP/1.1 keep-alive,
 ``--concurrency`` connections), warm-up then a measured window bounded by time and count. The
 machine's cores are shared by the generator, the server and PostgreSQL, so each row also shows the
-server's CPU per request (from /proc), which does not depend on how fast the generator is. When
-``wrk`` is installed it runs too, with the same connections and durations.
+server's CPU per request (from /proc), which does not depend on how fast the generator is: compare
+that. When ``wrk`` is installed it runs too, with the same connections and durations.
+
+Where the time went (issue 13, before the changes; cProfile with a process-CPU timer over 400 asset
+list requests served in-process, the ASGI app called directly, so no HTTP parsing is in it)
+-------------------------------------------------------------------------------------------
+
+Asset list, share of the request's CPU:
+
+- building the 50 items: 29%. ``model_construct`` of 50 ``AssetOut`` + 13 ``ImageRef``: 15%
+  (pydantic's Python-level loop over fields); signing image URLs one by one: 7%
+  (``hmac.new`` + ``quote`` per URL); ORM attribute reads for the rest.
+- ORM hydration of the 50 ``ProjectAsset`` rows (instance state, identity map): 11%.
+- FastAPI dependency resolution: ~10%, of which the ownership check 4.5% (its select, and the
+  select's cache key, built on every request) and the JWT decode 4% (the same token verified again
+  on every poll).
+- FastAPI routing: ~5%. Middleware (request id, metrics, CORS, body limit, NUL check): under 2%
+  (``/healthz`` through the whole stack costs 0.08 ms).
+- garbage collection: a full collection every few hundred requests walks the ~300k objects built at
+  import (routes, schemas, mappers): ~0.45 ms per request amortised.
+- the pool's pre-ping: a round trip per request, 0.1-0.2 ms of CPU (measured apart: a session's
+  lifecycle costs 0.45-0.60 ms with it, 0.36 ms without).
+- JSON: 2% (already pydantic-core, serialised once). Event loop and sockets: ~6% (the bare pays it).
+
+Other paths: the scene list loaded the current script as an ORM object (its whole text) and all 220
+scenes, validated 220 ``SceneOut`` models and 900 ``DependencyOut``; the Stage 8 scene list spent
+half its CPU in SQLAlchemy building its 8 statements on every read (operators, coercions, cache
+keys, the alias and LATERAL subquery's column proxies); the timeline built a transient ORM instance
+for each scene Stage 8 had not opened, loaded 220 ``Scene`` objects, and signed the same master
+image's two URLs again for each of ~150 scenes.
+
+What was done: list rows read as Core tuples and answered as dicts through pydantic-core (same
+bytes as the models); a one-shot HMAC and no ``quote`` for plain keys; verified tokens remembered
+until their ``exp``; statements built once with bound parameters (ownership check, asset and
+carousel lookups, the Stage 8 list, the timeline); the scene list paginated (``limit``/``offset``)
+and read without the script text; the production entry point freezes its startup heap
+(``gc.freeze``); the pool pings a connection only when it sat idle (``DATABASE_PING_AFTER_IDLE_S``).
+
+What is left, per request: SQLAlchemy's AsyncSession costs ~0.11 ms (Core) to ~0.15 ms (ORM entity)
+of CPU per statement against ~0.02 ms for a raw asyncpg fetch, and ~0.35 ms for a session's
+checkout, BEGIN, COMMIT and close; FastAPI's routing and dependency resolution a few tenths more.
+Paths with few rows and several statements (the carousel: 3, the Stage 8 list: 8) are dominated by
+that fixed cost, which the bare server does not pay; see the report of issue 13.
 """
 
 from __future__ import annotations
