@@ -53,10 +53,13 @@ _bearer = HTTPBearer(auto_error=False, description="Supabase-compatible HS256 JW
 
 
 async def current_user(
-    settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> uuid.UUID:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized("A bearer token is required", code="unauthorized")
+    # The settings straight from the app, not as a sub-dependency: every authenticated request runs
+    # this, and each dependency FastAPI resolves costs more than the lookup.
+    settings: Settings = request.app.state.settings
     return decode_token(creds.credentials, settings)
 
 
