@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy import Row, and_, bindparam, func, select, type_coerce
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.sqltypes import NullType
 
 from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene, Script
 
@@ -41,6 +42,12 @@ def _current_script_id(project_id: Any) -> Any:
     )
 
 
+def _as_is(column: Any) -> Any:
+    """The column's value as the driver returns it. For arrays: asyncpg already gives a list, and
+    SQLAlchemy's ARRAY result processor rebuilt each one item by item (100 lists per list page)."""
+    return type_coerce(column, NullType())
+
+
 def _derived_columns(project_id: Any) -> list[Any]:
     """What the asset API shows besides the asset's own columns: its scene numbers in the current
     script, its attempt count, and its selected image."""
@@ -56,7 +63,7 @@ def _derived_columns(project_id: Any) -> list[Any]:
     )
     attempt_count = select(func.count(_T.id)).where(_T.asset_id == _A.id).scalar_subquery()
     return [
-        scene_numbers.label("scene_numbers"),
+        _as_is(scene_numbers).label("scene_numbers"),
         attempt_count.label("attempt_count"),
         _SELECTED.c.id.label("sel_id"),
         _SELECTED.c.storage_key.label("sel_key"),
@@ -81,7 +88,7 @@ def _asset_select(project_id: Any) -> Any:
 LIST_COLUMNS = (
     _A.id,
     _A.name,
-    _A.aliases,
+    _as_is(_A.aliases).label("aliases"),
     _A.type,
     _A.description,
     _A.image_prompt,
