@@ -51,14 +51,16 @@ def asset_item(values: Sequence[Any], storage: Storage) -> dict[str, Any]:
     image = None
     if sel_id is not None:
         image = {
-            "attempt_id": sel_id,
+            "attempt_id": str(sel_id),
             "image_url": storage.signed_url(sel_key),
             "thumbnail_url": storage.signed_url(sel_thumb) if sel_thumb else None,
             "width": sel_w,
             "height": sel_h,
         }
+    # Ids as text: asyncpg's own UUID type (a uuid.UUID subclass) is not one pydantic-core knows by
+    # its exact type, and serialising it costs ten times a str (same JSON either way).
     return {
-        "id": id_,
+        "id": str(id_),
         "name": name,
         "aliases": list(aliases or []),
         "type": type_,
@@ -100,8 +102,9 @@ def to_out(row: Row[Any], storage: Storage) -> AssetOut:
     )
     item = asset_item((*own, *row[1:]), storage)
     image = item["image"]
-    item["image"] = ImageRef.model_construct(**image) if image is not None else None
-    return AssetOut.model_construct(**item)
+    if image is not None:
+        image = ImageRef.model_construct(**{**image, "attempt_id": row.sel_id})
+    return AssetOut.model_construct(**{**item, "id": a.id, "image": image})
 
 
 async def read_asset(

@@ -172,14 +172,16 @@ async def scene_page(
     deps: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {
         r[0]: {t: [] for t in _ASSET_TYPES} for r in rows
     }
-    links = await session.execute(_SCENE_DEPENDENCIES, {"scene_ids": list(deps)})
+    links = (await session.execute(_SCENE_DEPENDENCIES, {"scene_ids": list(deps)})).all()
+    # Ids as text: asyncpg's own UUID type (a uuid.UUID subclass) is not one pydantic-core knows by
+    # its exact type, and serialising it costs ten times a str (same JSON either way).
     for scene_id, source, asset_id, name, type_, deferred in links:
         deps[scene_id][type_].append(
-            {"asset_id": asset_id, "name": name, "source": source, "deferred": deferred}
+            {"asset_id": str(asset_id), "name": name, "source": source, "deferred": deferred}
         )
     items = [
         {
-            "id": sid,
+            "id": str(sid),
             "number": number,
             "heading": heading,
             "int_ext": int_ext,
