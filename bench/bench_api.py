@@ -73,16 +73,17 @@ Paths with few rows and several statements (the carousel: 3, the Stage 8 list: 8
 that fixed cost, which the bare server does not pay.
 
 Figures (this machine, 2 shared cores, 30 Nov 2026; server CPU ms per request, real / bare same
-SQL; before = the commit before these changes run with this benchmark, two quiet runs each):
+SQL; before = the commit before these changes run with this benchmark; two runs each):
 
-    asset list, 50 assets            4.87 / 1.08 = 4.5x   ->  2.46 / 1.21 = 2.0x,  2.51 / 1.37 = 1.8x
-    scene list, 220-scene feature    25.2 / 5.41 = 4.7x   ->  2.92 / 1.16 = 2.5x,  3.48 / 1.13 = 3.1x
+    asset list, 50 assets            4.87 / 1.08 = 4.5x   ->  2.27 / 1.21 = 1.9x,  2.58 / 1.40 = 1.8x
+    scene list, 220-scene feature    25.2 / 5.41 = 4.7x   ->  2.71 / 1.31 = 2.1x,  2.72 / 1.27 = 2.2x
       (before: all 220 scenes, 135,675 B; after: the first page of 50, 30,225 B)
-    attempts carousel, 4 images      2.55 / 0.47 = 5.4x   ->  1.93 / 0.64 = 3.0x,  2.09 / 0.46 = 4.5x
-    Stage 8 scene list               8.05 / 0.73 = 11.0x  ->  3.63 / 0.80 = 4.5x,  3.40 / 0.79 = 4.3x
-    asset timeline, 220 scenes       24.3 / 3.56 = 6.8x   ->  8.50 / 2.32 = 3.7x,  8.52 / 2.46 = 3.5x
+    attempts carousel, 4 images      2.55 / 0.47 = 5.4x   ->  2.36 / 0.46 = 5.1x,  2.49 / 0.46 = 5.4x
+    Stage 8 scene list               8.05 / 0.73 = 11.0x  ->  4.29 / 0.77 = 5.6x,  4.28 / 0.72 = 6.0x
+    asset timeline, 220 scenes       24.3 / 3.56 = 6.8x   ->  10.2 / 2.85 = 3.6x,  9.56 / 2.78 = 3.4x
 
-Runs on a busier machine vary by +-20% per row (the asset list measured 1.7x to 2.4x).
+Runs vary by +-20% per row on this shared machine (over eight runs the asset list measured 1.7x
+to 2.4x, the carousel 3.0x to 5.4x).
 """
 
 from __future__ import annotations
