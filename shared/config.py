@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     database_connect_timeout_s: float = 3.0
     database_pool_timeout_s: float = 5.0
+    # A pooled connection idle longer than this is pinged before use (shared/db.py).
+    database_ping_after_idle_s: float = Field(default=1.0, ge=0)
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API

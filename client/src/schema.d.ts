@@ -181,7 +181,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Scenes of the current script, each with its assets grouped by type */
+        /**
+         * Scenes of the current script, each with its assets grouped by type
+         * @description Paginated like every list (`limit`, `offset`, `total`), in script order.
+         */
         get: operations["list_scenes_v1_projects__pid__scenes_get"];
         put?: never;
         post?: never;
@@ -5207,6 +5210,7 @@ export interface components {
         };
         /**
          * ScenesOut
+         * @description A page of scenes (`limit`/`offset` like every list), with the script version they belong to.
          * @example {
          *       "items": [
          *         {
@@ -5231,20 +5235,38 @@ export interface components {
          *           "time_of_day": "NIGHT"
          *         }
          *       ],
-         *       "script_version": 1
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "script_version": 1,
+         *       "total": 1
          *     }
          */
         ScenesOut: {
+            /**
+             * Items
+             * @description This page's items, in the listing's order
+             */
+            items: components["schemas"]["SceneOut"][];
+            /**
+             * Total
+             * @description How many items the whole listing holds, across all pages
+             */
+            total: number;
+            /**
+             * Limit
+             * @description The page size used for this page
+             */
+            limit: number;
+            /**
+             * Offset
+             * @description How many items were skipped before this page
+             */
+            offset: number;
             /**
              * Script Version
              * @description The current script version (null: no script yet)
              */
             script_version: number | null;
-            /**
-             * Items
-             * @description Every scene, in script order
-             */
-            items: components["schemas"]["SceneOut"][];
         };
         /**
          * ScriptAccepted
@@ -6927,7 +6949,12 @@ export interface operations {
     };
     list_scenes_v1_projects__pid__scenes_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size: `page_size_default` if absent; `page_size_max` at most */
+                limit?: number | null;
+                /** @description Items to skip */
+                offset?: number;
+            };
             header?: never;
             path: {
                 /** @description Project id */

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import decode_token
@@ -52,21 +53,32 @@ _bearer = HTTPBearer(auto_error=False, description="Supabase-compatible HS256 JW
 
 
 async def current_user(
-    settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> uuid.UUID:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthorized("A bearer token is required", code="unauthorized")
+    # The settings straight from the app, not as a sub-dependency: every authenticated request runs
+    # this, and each dependency FastAPI resolves costs more than the lookup.
+    settings: Settings = request.app.state.settings
     return decode_token(creds.credentials, settings)
 
 
 CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
 
 
+# Built once: every project route runs it, and building the select (and its cache key) per request
+# cost more CPU than PostgreSQL spends answering it.
+_OWNED = select(Project).where(
+    Project.id == bindparam("pid", type_=UUID(as_uuid=True)),
+    Project.owner_id == bindparam("user", type_=UUID(as_uuid=True)),
+)
+
+
 async def owned_project(
     pid: Annotated[uuid.UUID, Path(description="Project id")], user: CurrentUser, session: SessionDep
 ) -> Project:
     """The project if the caller owns it; someone else's project is a 404, never a 403."""
-    project = await session.scalar(select(Project).where(Project.id == pid, Project.owner_id == user))
+    project = await session.scalar(_OWNED, {"pid": pid, "user": user})
     if project is None:
         raise NotFound("Project not found")
     return project

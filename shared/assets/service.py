@@ -21,39 +21,90 @@ from shared.storage.base import Storage
 from shared.storage.cleanup import delete_after_commit
 
 
-def to_out(row: Row[Any], storage: Storage) -> AssetOut:
-    """The asset as the API shows it. Built without validation (``model_construct``): every value
-    comes from our own constrained columns, and validating 50 of them per list request was a third
-    of the request's CPU."""
-    a: ProjectAsset = row[0]
+def asset_item(values: Sequence[Any], storage: Storage) -> dict[str, Any]:
+    """The asset as the API shows it (``AssetOut``'s fields, in its order), from the values of
+    ``repository.LIST_COLUMNS`` followed by the derived columns. A plain dict: list pages are
+    serialised straight from these, with the same JSON as the model (tests/api/test_asset_list_json.py)."""
+    (
+        id_,
+        name,
+        aliases,
+        type_,
+        description,
+        image_prompt,
+        deferred,
+        source,
+        stale,
+        described_at,
+        meta,
+        version,
+        created_at,
+        updated_at,
+        scene_numbers,
+        attempt_count,
+        sel_id,
+        sel_key,
+        sel_thumb,
+        sel_w,
+        sel_h,
+    ) = values[:21]
     image = None
-    if row.sel_id is not None:
-        image = ImageRef.model_construct(
-            attempt_id=row.sel_id,
-            image_url=storage.signed_url(row.sel_key),
-            thumbnail_url=storage.signed_url(row.sel_thumb) if row.sel_thumb else None,
-            width=row.sel_w,
-            height=row.sel_h,
-        )
-    return AssetOut.model_construct(
-        id=a.id,
-        name=a.name,
-        aliases=list(a.aliases or []),
-        type=a.type,
-        description=a.description,
-        image_prompt=a.image_prompt,
-        deferred=a.deferred,
-        source=a.source,
-        stale=a.stale,
-        described=a.described_at is not None,
-        metadata=a.meta or {},
-        scene_numbers=sorted(row.scene_numbers or []),
-        image=image,
-        attempt_count=row.attempt_count,
-        version=a.version,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
+    if sel_id is not None:
+        image = {
+            "attempt_id": str(sel_id),
+            "image_url": storage.signed_url(sel_key),
+            "thumbnail_url": storage.signed_url(sel_thumb) if sel_thumb else None,
+            "width": sel_w,
+            "height": sel_h,
+        }
+    # Ids as text: asyncpg's own UUID type (a uuid.UUID subclass) is not one pydantic-core knows by
+    # its exact type, and serialising it costs ten times a str (same JSON either way).
+    return {
+        "id": str(id_),
+        "name": name,
+        "aliases": list(aliases or []),
+        "type": type_,
+        "description": description,
+        "image_prompt": image_prompt,
+        "deferred": deferred,
+        "source": source,
+        "stale": stale,
+        "described": described_at is not None,
+        "metadata": meta or {},
+        "scene_numbers": sorted(scene_numbers or []),
+        "image": image,
+        "attempt_count": attempt_count,
+        "version": version,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+
+
+def to_out(row: Row[Any], storage: Storage) -> AssetOut:
+    """One asset (the ORM object and the derived columns) as a model, built without validation
+    (``model_construct``): every value comes from our own constrained columns."""
+    a: ProjectAsset = row[0]
+    own = (
+        a.id,
+        a.name,
+        a.aliases,
+        a.type,
+        a.description,
+        a.image_prompt,
+        a.deferred,
+        a.source,
+        a.stale,
+        a.described_at,
+        a.meta,
+        a.version,
+        a.created_at,
+        a.updated_at,
     )
+    item = asset_item((*own, *row[1:]), storage)
+    image = item["image"]
+    if image is not None:
+        image = ImageRef.model_construct(**{**image, "attempt_id": row.sel_id})
+    return AssetOut.model_construct(**{**item, "id": a.id, "image": image})
 
 
 async def read_asset(

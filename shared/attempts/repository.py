@@ -7,7 +7,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import String, cast, exists, func, select, update
+from sqlalchemy import String, bindparam, cast, exists, func, select, update
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import AssetAttempt, Job, ProjectAsset
@@ -38,13 +39,17 @@ async def lock_asset(
 async def list_for_asset(session: AsyncSession, asset_id: uuid.UUID) -> Sequence[AssetAttempt]:
     # attempt_number is assigned under the asset lock, so it orders attempts exactly, unlike
     # created_at (transaction start time, which concurrent jobs may share or invert).
-    rows = await session.scalars(
-        select(AssetAttempt)
-        .where(AssetAttempt.asset_id == asset_id)
-        .order_by(AssetAttempt.attempt_number.desc())
-        .execution_options(populate_existing=True)  # after a select/clear UPDATE in this session
-    )
+    rows = await session.scalars(_CAROUSEL, {"asset_id": asset_id})
     return rows.all()
+
+
+# Built once (the carousel is polled): building the select cost more CPU than running it.
+_CAROUSEL = (
+    select(AssetAttempt)
+    .where(AssetAttempt.asset_id == bindparam("asset_id", type_=UUID(as_uuid=True)))
+    .order_by(AssetAttempt.attempt_number.desc())
+    .execution_options(populate_existing=True)  # after a select/clear UPDATE in this session
+)
 
 
 async def get(session: AsyncSession, *, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.assets.service import require_asset
@@ -44,32 +45,52 @@ _FIXES = {
 }
 
 
+class _Pending(NamedTuple):
+    """The instance Stage 8 will make for a linked scene it has not listed yet (its defaults: no
+    visual state, use-master-as-is, default reference). Not an ORM object: a feature's timeline has
+    a hundred of these per read, and building transient ORM instances was a tenth of its CPU."""
+
+    id: None = None
+    visual_state: str = ""
+    use_master_as_is: bool = True
+    reference_kind: None = None
+    reference_attempt_id: None = None
+
+
+_PENDING = _Pending()
+# Built once, with bound parameters (see shared/assets/repository.py). Scenes as plain rows: the
+# timeline reads five columns of every scene of the script.
+_SCENES = (
+    select(Scene.id, Scene.number, Scene.heading, Scene.script_id, Scene.position)
+    .where(Scene.script_id == bindparam("script_id", type_=UUID(as_uuid=True)))
+    .order_by(Scene.position)
+)
+_LIVE = (
+    select(AssetSceneLink.scene_id)
+    .join(Scene, Scene.id == AssetSceneLink.scene_id)
+    .where(
+        AssetSceneLink.asset_id == bindparam("asset_id", type_=UUID(as_uuid=True)),
+        AssetSceneLink.removed.is_(False),
+        Scene.script_id == bindparam("script_id", type_=UUID(as_uuid=True)),
+    )
+)
+_OWN = select(SceneInstanceAttempt).where(
+    SceneInstanceAttempt.instance_id.in_(bindparam("instance_ids", type_=UUID(as_uuid=True), expanding=True)),
+    SceneInstanceAttempt.selected,
+)
+
+
 async def _build(
     session: AsyncSession, storage: Storage, project: Project, asset: ProjectAsset
 ) -> tuple[Timeline, dict[uuid.UUID, tuple[SceneAssetInstance, str]]]:
     script_id = await s8repo.current_script_id(session, project.id)
-    scenes = list(await crepo.script_scenes(session, script_id)) if script_id else []
+    params = {"script_id": script_id, "asset_id": asset.id}
+    scenes = (await session.execute(_SCENES, params)).all() if script_id else []
     scene_ids = {s.id for s in scenes}
-    live = set(
-        await session.scalars(
-            select(AssetSceneLink.scene_id).where(
-                AssetSceneLink.asset_id == asset.id,
-                AssetSceneLink.removed.is_(False),
-                AssetSceneLink.scene_id.in_(list(scene_ids)),
-            )
-        )
-    )
+    live = set(await session.scalars(_LIVE, params)) if script_id else set()
     instances = list(await crepo.asset_instances(session, asset.id))
     own = (
-        {
-            a.instance_id: a
-            for a in await session.scalars(
-                select(SceneInstanceAttempt).where(
-                    SceneInstanceAttempt.instance_id.in_([i.id for i in instances]),
-                    SceneInstanceAttempt.selected,
-                )
-            )
-        }
+        {a.instance_id: a for a in await session.scalars(_OWN, {"instance_ids": [i.id for i in instances]})}
         if instances
         else {}
     )
@@ -85,19 +106,27 @@ async def _build(
         sid: presence(rows, matcher).by_asset.get(asset.id, []) for sid, rows in grouped.items()
     }
 
+    # The same image is shown in many scenes (the master, an image inherited down the chain): each
+    # is built (and its URLs signed) once per read.
+    master_out = master_image(master, storage) if master else None
+    inherited: dict[tuple[uuid.UUID, int], SceneImage] = {}
+
+    def inherited_image(attempt: SceneInstanceAttempt, number: int) -> SceneImage:
+        key = (attempt.id, number)
+        if key not in inherited:
+            inherited[key] = instance_image(attempt, number, storage)
+        return inherited[key]
+
     by_scene = {i.scene_id: i for i in instances if i.scene_id in scene_ids}
     broken: dict[uuid.UUID, tuple[SceneAssetInstance, str]] = {}
     out: list[TimelineScene] = []
     earlier: tuple[int, SceneInstanceAttempt] | None = None
     for scene in scenes:
         appears = scene.id in live
-        inst = by_scene.get(scene.id) if appears else None
+        inst: SceneAssetInstance | _Pending | None = by_scene.get(scene.id) if appears else None
         if appears and inst is None:
-            # Linked, but Stage 8 has not listed the scene yet: the instance it will make
-            # (defaults: no visual state, use-master-as-is, default reference), not written here.
-            inst = SceneAssetInstance(
-                id=None, asset_id=asset.id, scene_id=scene.id, visual_state="", use_master_as_is=True
-            )
+            # Linked, but Stage 8 has not listed the scene yet: the instance it will make.
+            inst = _PENDING
         image: SceneImage | None = None
         attempt: AssetAttempt | SceneInstanceAttempt | None = None
         source: str | None = None
@@ -118,8 +147,10 @@ async def _build(
                 ref = (target.number, target[0])
             else:
                 if inst.reference_kind == "instance":
+                    assert isinstance(inst, SceneAssetInstance)  # a pending one has no reference
                     broken[inst.id] = (inst, "reference_not_in_chain" if target else "reference_deleted")
                 elif inst.reference_kind == "master":
+                    assert isinstance(inst, SceneAssetInstance)
                     broken[inst.id] = (inst, "master_missing")
                 ref = earlier if earlier else ((None, master) if master else None)
             mine = own.get(inst.id) if inst.id is not None else None
@@ -128,9 +159,10 @@ async def _build(
             elif inst.use_master_as_is and ref is not None:
                 number, attempt = ref
                 if isinstance(attempt, AssetAttempt):
-                    image, source = master_image(attempt, storage), "master"
+                    master_ref = master_out if attempt is master else None
+                    image, source = master_ref or master_image(attempt, storage), "master"
                 elif number is not None:
-                    image, source, from_scene = instance_image(attempt, number, storage), "inherited", number
+                    image, source, from_scene = inherited_image(attempt, number), "inherited", number
             if mine is not None and inst.id is not None:
                 earlier = (scene.number, mine)
         out.append(
@@ -165,7 +197,7 @@ async def _build(
         asset_id=asset.id,
         name=asset.name,
         type=asset.type,
-        master=master_image(master, storage) if master else None,
+        master=master_out,
         scenes=out,
         broken=links,
     )

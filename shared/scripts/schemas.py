@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.common import PAGE_SIZE_DEFAULT, Page
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 
 SCRIPT_EXAMPLE: dict[str, Any] = {
@@ -113,9 +114,20 @@ class SceneOut(BaseModel):
     dependencies: Dependencies = Field(description="The scene's assets, grouped by type")
 
 
-class ScenesOut(BaseModel):
+class ScenesOut(Page[SceneOut]):
+    """A page of scenes (`limit`/`offset` like every list), with the script version they belong to."""
+
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"script_version": 1, "items": [SCENE_EXAMPLE]}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [SCENE_EXAMPLE],
+                    "total": 1,
+                    "limit": PAGE_SIZE_DEFAULT,
+                    "offset": 0,
+                    "script_version": 1,
+                }
+            ]
+        }
     )
     script_version: int | None = Field(description="The current script version (null: no script yet)")
-    items: list[SceneOut] = Field(description="Every scene, in script order")

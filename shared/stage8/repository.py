@@ -7,12 +7,13 @@ removed one keeps its images until the purge (see ``shared/stage8/remap.py``).""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, func, literal_column, select, true
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Row, and_, bindparam, exists, func, literal_column, select, true
+from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.models import (
@@ -40,14 +41,28 @@ def live() -> Any:
     )
 
 
+# The statements of a scene's instance list are built once, with bound parameters: building them
+# (subqueries, aliases, a LATERAL walk) per request cost several times what PostgreSQL spends on them.
+def _uuid(name: str) -> Any:
+    return bindparam(name, type_=UUID(as_uuid=True))
+
+
+def _uuids(name: str) -> Any:
+    return bindparam(name, type_=UUID(as_uuid=True), expanding=True)
+
+
+_CURRENT_SCRIPT_ID = (
+    select(Script.id).where(Script.project_id == _uuid("project_id")).order_by(Script.version.desc()).limit(1)
+)
+_SCENE = select(Scene).where(Scene.id == _uuid("scene_id"), Scene.project_id == _uuid("project_id"))
+
+
 async def current_script_id(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(
-        select(Script.id).where(Script.project_id == project_id).order_by(Script.version.desc()).limit(1)
-    )
+    return await session.scalar(_CURRENT_SCRIPT_ID, {"project_id": project_id})
 
 
 async def get_scene(session: AsyncSession, *, project_id: uuid.UUID, scene_id: uuid.UUID) -> Scene | None:
-    return await session.scalar(select(Scene).where(Scene.id == scene_id, Scene.project_id == project_id))
+    return await session.scalar(_SCENE, {"scene_id": scene_id, "project_id": project_id})
 
 
 async def ensure_instances(
@@ -56,14 +71,22 @@ async def ensure_instances(
     """Create the missing instances of every live link of one scene (or of the whole script), in
     one statement. Concurrent callers race on the (asset, scene) unique constraint and the loser's
     row is skipped, so each pair gets exactly one instance."""
+    params = {"script_id": script_id}
+    if scene_id is not None:
+        params["scene_id"] = scene_id
+    await session.execute(_ensure_statement(scene_id is not None), params)
+
+
+@functools.cache
+def _ensure_statement(one_scene: bool) -> Any:
     # Skipping pairs that already have one keeps the common case (all exist) a plain read: no
     # speculative insertion per row. ON CONFLICT still settles races between concurrent readers.
     have = exists().where(
         Instance.asset_id == AssetSceneLink.asset_id, Instance.scene_id == AssetSceneLink.scene_id
     )
-    filters = [Scene.script_id == script_id, AssetSceneLink.removed.is_(False), ~have]
-    if scene_id is not None:
-        filters.append(Scene.id == scene_id)
+    filters = [Scene.script_id == _uuid("script_id"), AssetSceneLink.removed.is_(False), ~have]
+    if one_scene:
+        filters.append(Scene.id == _uuid("scene_id"))
     source = (
         select(
             func.gen_random_uuid(),
@@ -77,15 +100,15 @@ async def ensure_instances(
         .join(Scene, Scene.id == AssetSceneLink.scene_id)
         .where(*filters)
     )
-    stmt = (
-        insert(Instance)
+    # The table, not the entity: with bound parameters, an ORM insert would take them for rows.
+    return (
+        insert(SceneAssetInstance.__table__)  # type: ignore[arg-type]  # a Table, typed FromClause
         .from_select(
             ["id", "project_id", "asset_id", "scene_id", "scene_number", "scene_heading", "scene_position"],
             source,
         )
         .on_conflict_do_nothing(index_elements=["asset_id", "scene_id"])
     )
-    await session.execute(stmt)
 
 
 def _instance_select() -> Any:
@@ -113,15 +136,21 @@ def _instance_select() -> Any:
     )
 
 
+@functools.cache
+def _scene_instances(some: bool) -> Any:
+    q = _instance_select().where(Instance.scene_id == _uuid("scene_id"))
+    if some:
+        q = q.where(Instance.id.in_(_uuids("instance_ids")))
+    return q.order_by(ProjectAsset.type, func.lower(ProjectAsset.name), Instance.id)
+
+
 async def instance_rows(
     session: AsyncSession, *, scene_id: uuid.UUID, instance_ids: Sequence[uuid.UUID] | None = None
 ) -> Sequence[Row[Any]]:
-    q = _instance_select().where(Instance.scene_id == scene_id)
+    params: dict[str, Any] = {"scene_id": scene_id}
     if instance_ids is not None:
-        q = q.where(Instance.id.in_(list(instance_ids)))
-    return (
-        await session.execute(q.order_by(ProjectAsset.type, func.lower(ProjectAsset.name), Instance.id))
-    ).all()
+        params["instance_ids"] = list(instance_ids)
+    return (await session.execute(_scene_instances(instance_ids is not None), params)).all()
 
 
 async def script_instance_rows(session: AsyncSession, *, script_id: uuid.UUID) -> Sequence[Row[Any]]:
@@ -146,11 +175,7 @@ async def masters(session: AsyncSession, asset_ids: Sequence[uuid.UUID]) -> dict
     """The selected Stage 5 attempt of each asset that has one."""
     if not asset_ids:
         return {}
-    rows = await session.scalars(
-        select(AssetAttempt).where(
-            AssetAttempt.asset_id.in_(list(asset_ids)), AssetAttempt.selected.is_(True)
-        )
-    )
+    rows = await session.scalars(_MASTERS, {"asset_ids": list(asset_ids)})
     return {a.asset_id: a for a in rows}
 
 
@@ -167,7 +192,16 @@ async def latest_earlier(
     100 ms at 800 scenes), while a scalar subquery stays a per-row probe of a unique index."""
     if not asset_ids:
         return {}
-    assets = select(ProjectAsset.id.label("asset_id")).where(ProjectAsset.id.in_(list(asset_ids))).subquery()
+    params = {"script_id": script_id, "asset_ids": list(asset_ids), "position": position}
+    rows = (await session.execute(_LATEST_EARLIER, params)).all()
+    return {asset_id: (number, attempt) for asset_id, number, attempt in rows}
+
+
+def _latest_earlier() -> Any:
+    script_id, position = _uuid("script_id"), bindparam("position", type_=Integer)
+    assets = (
+        select(ProjectAsset.id.label("asset_id")).where(ProjectAsset.id.in_(_uuids("asset_ids"))).subquery()
+    )
     selected = (
         select(Attempt.id)
         .where(Attempt.instance_id == Instance.id, Attempt.selected.is_(True))
@@ -200,16 +234,19 @@ async def latest_earlier(
         .limit(1)
         .lateral("pick")
     )
-    rows = (
-        await session.execute(
-            select(assets.c.asset_id, Scene.number, Attempt)
-            .select_from(assets)
-            .join(pick, true())
-            .join(Attempt, Attempt.id == pick.c.attempt_id)
-            .join(Scene, Scene.id == pick.c.scene_id)
-        )
-    ).all()
-    return {asset_id: (number, attempt) for asset_id, number, attempt in rows}
+    return (
+        select(assets.c.asset_id, Scene.number, Attempt)
+        .select_from(assets)
+        .join(pick, true())
+        .join(Attempt, Attempt.id == pick.c.attempt_id)
+        .join(Scene, Scene.id == pick.c.scene_id)
+    )
+
+
+_MASTERS = select(AssetAttempt).where(
+    AssetAttempt.asset_id.in_(_uuids("asset_ids")), AssetAttempt.selected.is_(True)
+)
+_LATEST_EARLIER = _latest_earlier()
 
 
 async def selected_images(

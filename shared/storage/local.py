@@ -19,6 +19,8 @@ from shared.storage.signing import UrlSigner
 _TMP_PREFIX = ".~tmp-"
 # One regex scan instead of a Python loop per character: keys are checked on every signed URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Keys made only of what ``quote(key, safe="/")`` leaves alone need no quoting (most of ours).
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def validate_key(key: str) -> str:
@@ -104,7 +106,8 @@ class LocalStorage:
     def signed_url(self, key: str, *, expires_in: int | None = None) -> str:
         validate_key(key)
         exp, sig = self._signer.sign(key, self._default_ttl if expires_in is None else expires_in)
-        return f"{self._public_base_url}/v1/files/{quote(key, safe='/')}?exp={exp}&sig={sig}"
+        path = key if _URL_SAFE.fullmatch(key) else quote(key, safe="/")
+        return f"{self._public_base_url}/v1/files/{path}?exp={exp}&sig={sig}"
 
     # --- blocking helpers, run in a worker thread
 

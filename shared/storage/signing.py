@@ -6,7 +6,6 @@ and this signer stands in for the bearer token a browser's ``<img src>`` cannot 
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 
@@ -40,4 +39,6 @@ class UrlSigner:
     def _digest(self, key: str, exp: int) -> str:
         # exp is an int and comes last, so the newline cannot make two (key, exp) pairs collide.
         message = f"{key}\n{exp}".encode()
-        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+        # hmac.digest is OpenSSL's one-shot HMAC: same bytes as hmac.new(...).hexdigest(), a
+        # fraction of the cost, and a list page signs two URLs per image.
+        return hmac.digest(self._secret, message, "sha256").hex()

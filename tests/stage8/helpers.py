@@ -69,14 +69,19 @@ class Stage8:
         return f"/v1/projects/{self.pid}"
 
     async def scene_ids(self) -> dict[int, str]:
-        r = await self.env.client.get(f"{self.base}/scenes", headers=self.auth)
-        assert r.status_code == 200, r.text
-        return {s["number"]: s["id"] for s in r.json()["items"]}
+        return {s["number"]: s["id"] for s in await self.scenes()}
 
     async def scenes(self) -> list[dict[str, Any]]:
-        r = await self.env.client.get(f"{self.base}/scenes", headers=self.auth)
-        assert r.status_code == 200, r.text
-        return list(r.json()["items"])
+        """Every scene of the current script, following the list's pages."""
+        items: list[dict[str, Any]] = []
+        while True:
+            r = await self.env.client.get(
+                f"{self.base}/scenes", params={"offset": len(items)}, headers=self.auth
+            )
+            assert r.status_code == 200, r.text
+            items.extend(r.json()["items"])
+            if not r.json()["items"] or len(items) >= r.json()["total"]:
+                return items
 
     async def asset(
         self, name: str, type_: str = "character", scenes: tuple[int, ...] = (1, 2, 3), **f: Any

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
-from services.api.rendering import json_of
+from services.api.rendering import json_page
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
@@ -60,10 +60,8 @@ async def list_assets(
     rows, total = await repo.list_rows(
         session, project_id=project.id, status=status_, type_=type_, limit=page.limit, offset=page.offset
     )
-    items = [service.to_out(r, storage) for r in rows]
-    return json_of(
-        Page[AssetOut].model_construct(items=items, total=total, limit=page.limit, offset=page.offset)
-    )
+    items = [service.asset_item(r, storage) for r in rows]
+    return json_page(items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(

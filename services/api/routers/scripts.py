@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, Response, status
 
 from services.api.deps import ProjectDep, SessionDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
+from services.api.rendering import json_body
+from shared.common import PageParams, page_params
 from shared.errors import PayloadTooLarge
 from shared.jobs.service import job_out
 from shared.projects.stage5 import ensure_unlocked
@@ -81,7 +84,23 @@ async def reparse_script(project: ProjectDep, jobs: JobsDep) -> ScriptAccepted:
     return jobs.answer(accepted, status=status.HTTP_202_ACCEPTED, job=job)
 
 
-@router.get("/scenes", summary="Scenes of the current script, each with its assets grouped by type")
-async def list_scenes(project: ProjectDep, session: SessionDep) -> ScenesOut:
-    version, items = await service.scenes_with_dependencies(session, project.id)
-    return ScenesOut(script_version=version, items=items)
+@router.get(
+    "/scenes",
+    summary="Scenes of the current script, each with its assets grouped by type",
+    description="Paginated like every list (`limit`, `offset`, `total`), in script order.",
+    response_model=ScenesOut,
+)
+async def list_scenes(
+    project: ProjectDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
+) -> Response:
+    version, total, items = await service.scene_page(
+        session, project.id, limit=page.limit, offset=page.offset
+    )
+    body = {
+        "items": items,
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "script_version": version,
+    }
+    return json_body(body)

@@ -102,7 +102,7 @@ button("upload-script", async () => {
   // 201: parsed at once; 202: a parse job (big scripts) to follow first.
   if (status === 202) await follow(body.job);
   const scenes = (await api("GET", `/v1/projects/${projectId}/scenes`)).body;
-  $("script-status").textContent = `scenes: ${scenes.items.length}`;
+  $("script-status").textContent = `scenes: ${scenes.total}`;  // the list is paged; total counts all
 });
 
 button("preview", async () => {

@@ -1,0 +1,55 @@
+"""Pooled connections are pinged before use once they sat idle (shared/db.py): one that died while
+idle is replaced without the request noticing. One used moments ago is not pinged; if it died in
+between, that request is the 503 of an outage and the next one gets a fresh connection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.api.app import create_app
+from shared.config import Settings
+
+
+async def _kill_the_pooled_connection(app: Any, engine: AsyncEngine) -> None:
+    async with app.state.engine.connect() as conn:
+        pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+    async with engine.connect() as admin:
+        assert await admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}) is True
+    await asyncio.sleep(0.3)
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine
+) -> None:
+    local = settings.model_copy(update={"database_pool_size": 1, "database_ping_after_idle_s": 0.2})
+    app = create_app(local)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        assert (await c.get("/v1/projects", headers=auth)).status_code == 200
+        await _kill_the_pooled_connection(app, engine)
+        r = await c.get("/v1/projects", headers=auth)
+        assert r.status_code == 200, r.text
+
+
+async def test_a_connection_that_died_right_after_use_is_one_503_then_replaced(
+    settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine
+) -> None:
+    local = settings.model_copy(update={"database_pool_size": 1, "database_ping_after_idle_s": 60.0})
+    app = create_app(local)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        assert (await c.get("/v1/projects", headers=auth)).status_code == 200
+        await _kill_the_pooled_connection(app, engine)
+        down = await c.get("/v1/projects", headers=auth)
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "database_unavailable"
+        assert (await c.get("/v1/projects", headers=auth)).status_code == 200
