@@ -1,6 +1,7 @@
-"""Pooled connections are pinged before use once they sat idle (shared/db.py): one that died while
-idle is replaced without the request noticing. One used moments ago is not pinged; if it died in
-between, that request is the 503 of an outage and the next one gets a fresh connection."""
+"""A pooled connection the database closed (a restart, an admin's terminate) is replaced on checkout
+without the request noticing (shared/db.py): the driver knows its socket closed, idle or used a
+moment ago, without a ping. (The ping after an idle spell is for a socket that still looks open
+while its server is gone, e.g. a dropped network path, which loopback cannot produce.)"""
 
 from __future__ import annotations
 
@@ -38,9 +39,10 @@ async def test_a_connection_that_died_while_idle_is_replaced_before_use(
         assert r.status_code == 200, r.text
 
 
-async def test_a_connection_that_died_right_after_use_is_one_503_then_replaced(
+async def test_a_connection_that_died_right_after_use_is_replaced_without_a_ping(
     settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine
 ) -> None:
+    # No ping within a minute of use: only the closed socket can tell.
     local = settings.model_copy(update={"database_pool_size": 1, "database_ping_after_idle_s": 60.0})
     app = create_app(local)
     async with (
@@ -49,7 +51,5 @@ async def test_a_connection_that_died_right_after_use_is_one_503_then_replaced(
     ):
         assert (await c.get("/v1/projects", headers=auth)).status_code == 200
         await _kill_the_pooled_connection(app, engine)
-        down = await c.get("/v1/projects", headers=auth)
-        assert down.status_code == 503, down.text
-        assert down.json()["error"]["code"] == "database_unavailable"
-        assert (await c.get("/v1/projects", headers=auth)).status_code == 200
+        r = await c.get("/v1/projects", headers=auth)
+        assert r.status_code == 200, r.text
