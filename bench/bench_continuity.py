@@ -44,6 +44,7 @@ from bench.common import (
     postgres_cpu_s,
     prepare_database,
     print_table,
+    scene_ids,
 )
 from shared.auth import make_token
 from shared.config import Settings
@@ -201,7 +202,7 @@ async def seed(
         await s.commit()
         await s.execute(text("ANALYZE"))
         await s.commit()
-    ids = [x["id"] for x in (await client.get(f"/v1/projects/{pid}/scenes", headers=auth)).json()["items"]]
+    ids = await scene_ids(client, pid, auth)
     cams = ["EWS establishing", "MS", "CU profile", "low angle, 3/4", "OTS", "AERIAL looking down"]
     for sid in ids:
         shots = [
@@ -251,9 +252,7 @@ async def refresh_times(
         (
             await client.put(f"/v1/projects/{pid}/script", json={"text": text_}, headers=auth)
         ).raise_for_status()
-        sid = (await client.get(f"/v1/projects/{pid}/scenes", headers=auth)).json()["items"][scenes // 2][
-            "id"
-        ]
+        sid = (await scene_ids(client, pid, auth))[scenes // 2]
         url = f"/v1/projects/{pid}/scenes/{sid}/suggestions"
         counter[0] = 0
         t = time.perf_counter()

@@ -40,6 +40,7 @@ from bench.common import (
     postgres_cpu_s,
     prepare_database,
     print_table,
+    scene_ids,
 )
 from shared.auth import make_token
 from shared.config import Settings
@@ -130,9 +131,7 @@ async def seed(
         # were before the seed (a few rows) and picks plans no production database would.
         await s.execute(text("ANALYZE"))
         await s.commit()
-    r = await client.get(f"/v1/projects/{pid}/scenes", headers=auth)
-    r.raise_for_status()
-    last = r.json()["items"][-1]["id"]
+    last = (await scene_ids(client, pid, auth))[-1]
     return pid, last
 
 

@@ -460,3 +460,15 @@ def try_uvloop() -> str:
         return "asyncio"
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     return "uvloop"
+
+
+async def scene_ids(client: Any, pid: str, auth: dict[str, str]) -> list[str]:
+    """Every scene id of the project's current script, in order, following the scene list's pages."""
+    ids: list[str] = []
+    while True:
+        r = await client.get(f"/v1/projects/{pid}/scenes", params={"offset": len(ids)}, headers=auth)
+        r.raise_for_status()
+        page = r.json()
+        ids += [x["id"] for x in page["items"]]
+        if not page["items"] or len(ids) >= page["total"]:
+            return ids
