@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,26 +25,20 @@ async def _kill_the_pooled_connection(app: Any, engine: AsyncEngine) -> None:
     await asyncio.sleep(0.3)
 
 
-async def test_a_connection_that_died_while_idle_is_replaced_before_use(
-    settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine
+@pytest.mark.parametrize(
+    "ping_after_idle_s",
+    [
+        pytest.param(0.2, id="idle: pinged too"),
+        # No ping within a minute of use: only the closed socket can tell.
+        pytest.param(60.0, id="used a moment ago: no ping"),
+    ],
+)
+async def test_a_connection_the_database_closed_is_replaced_before_use(
+    settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine, ping_after_idle_s: float
 ) -> None:
-    local = settings.model_copy(update={"database_pool_size": 1, "database_ping_after_idle_s": 0.2})
-    app = create_app(local)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
-    ):
-        assert (await c.get("/v1/projects", headers=auth)).status_code == 200
-        await _kill_the_pooled_connection(app, engine)
-        r = await c.get("/v1/projects", headers=auth)
-        assert r.status_code == 200, r.text
-
-
-async def test_a_connection_that_died_right_after_use_is_replaced_without_a_ping(
-    settings: Settings, clean: None, auth: dict[str, str], engine: AsyncEngine
-) -> None:
-    # No ping within a minute of use: only the closed socket can tell.
-    local = settings.model_copy(update={"database_pool_size": 1, "database_ping_after_idle_s": 60.0})
+    local = settings.model_copy(
+        update={"database_pool_size": 1, "database_ping_after_idle_s": ping_after_idle_s}
+    )
     app = create_app(local)
     async with (
         app.router.lifespan_context(app),
