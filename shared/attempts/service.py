@@ -121,6 +121,17 @@ class StoredImage:
     def keys(self) -> list[str]:
         return [self.storage_key, self.thumbnail_key]
 
+    def columns(self) -> dict[str, Any]:
+        """The attempt row's image columns (Stage 5 and Stage 8 attempts share them)."""
+        return {
+            "storage_key": self.storage_key,
+            "thumbnail_key": self.thumbnail_key,
+            "width": self.image.width,
+            "height": self.image.height,
+            "mime": self.image.mime,
+            "bytes": len(self.image.data),
+        }
+
 
 async def store_image(
     storage: Storage, *, project_id: uuid.UUID, asset_id: uuid.UUID, image: ProcessedImage
@@ -136,17 +147,35 @@ async def store_image(
 
 
 @dataclass(frozen=True, slots=True)
-class AttemptDetails:
-    """How an image came to be, recorded on its attempt."""
+class ImageOrigin:
+    """How an image came to be, recorded on its attempt (Stage 5 or Stage 8)."""
 
-    source: str  # "generated" | "uploaded"
+    source: str  # "generated" | "uploaded" (| "master_copy" in Stage 8)
     job_id: uuid.UUID | None
-    view: str | None = None
     prompt: str | None = None
     style: dict[str, Any] | None = None
     provider: str | None = None
     model: str | None = None
     cost_usd: float = 0.0
+
+    def columns(self) -> dict[str, Any]:
+        """The attempt row's origin columns."""
+        return {
+            "source": self.source,
+            "job_id": self.job_id,
+            "prompt_snapshot": self.prompt,
+            "style_snapshot": self.style,
+            "provider": self.provider,
+            "model": self.model,
+            "cost_usd": Decimal(str(round(self.cost_usd, 6))),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDetails(ImageOrigin):
+    """A Stage 5 image's origin, and the view it draws (if any)."""
+
+    view: str | None = None
 
 
 def plan_insert(
@@ -202,21 +231,10 @@ async def add_attempt(
         asset_id=asset_id,
         project_id=asset.project_id,
         attempt_number=number,
-        source=details.source,
         selected=select_it,
-        storage_key=stored.storage_key,
-        thumbnail_key=stored.thumbnail_key,
-        width=stored.image.width,
-        height=stored.image.height,
-        mime=stored.image.mime,
-        bytes=len(stored.image.data),
         view=details.view,
-        prompt_snapshot=details.prompt,
-        style_snapshot=details.style,
-        provider=details.provider,
-        model=details.model,
-        cost_usd=Decimal(str(round(details.cost_usd, 6))),
-        job_id=details.job_id,
+        **stored.columns(),
+        **details.columns(),
     )
     session.add(attempt)
     await session.flush()

@@ -14,7 +14,6 @@ import asyncio
 import io
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
 import structlog
 from PIL import Image
@@ -22,7 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.attempts.schemas import AttemptOut
-from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, attempt_out, store_image
+from shared.attempts.service import (
+    AttemptDetails,
+    ImageOrigin,
+    StoredImage,
+    add_attempt,
+    attempt_out,
+    store_image,
+)
 from shared.continuity.stale import accepted_key, instance_stale
 from shared.db import after_commit
 from shared.errors import NotFound
@@ -160,16 +166,9 @@ async def store_instance_image(
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceAttemptDetails:
-    """How an instance image came to be, recorded on its attempt."""
+class InstanceAttemptDetails(ImageOrigin):
+    """A scene image's origin, and the reference it was made from."""
 
-    source: str  # "generated" | "uploaded" | "master_copy"
-    job_id: uuid.UUID | None
-    prompt: str | None = None
-    style: dict[str, object] | None = None
-    provider: str | None = None
-    model: str | None = None
-    cost_usd: float = 0.0
     reference_kind: str | None = None
     reference_attempt_id: uuid.UUID | None = None
     reference_scene_number: int | None = None
@@ -205,23 +204,12 @@ async def add_instance_attempt(
         instance_id=instance_id,
         project_id=inst.project_id,
         attempt_number=number,
-        source=details.source,
         selected=True,
-        storage_key=stored.storage_key,
-        thumbnail_key=stored.thumbnail_key,
-        width=stored.image.width,
-        height=stored.image.height,
-        mime=stored.image.mime,
-        bytes=len(stored.image.data),
-        prompt_snapshot=details.prompt,
-        style_snapshot=details.style,
         reference_kind=details.reference_kind,
         reference_attempt_id=details.reference_attempt_id,
         reference_scene_number=details.reference_scene_number,
-        provider=details.provider,
-        model=details.model,
-        cost_usd=Decimal(str(round(details.cost_usd, 6))),
-        job_id=details.job_id,
+        **stored.columns(),
+        **details.columns(),
     )
     session.add(attempt)
     inst.use_master_as_is = False
