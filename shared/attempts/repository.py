@@ -52,6 +52,44 @@ _CAROUSEL = (
 )
 
 
+_T = AssetAttempt
+# The carousel of one asset in one statement: the asset (its project checked, and its texts for the
+# stale mark) left-joined to its attempts, as plain columns. No row: no such asset in the project; one
+# row with a null attempt id: an asset without images.
+CAROUSEL_ROWS = (
+    select(
+        ProjectAsset.description,
+        ProjectAsset.image_prompt,
+        _T.id,
+        _T.attempt_number,
+        _T.source,
+        _T.selected,
+        _T.view,
+        _T.storage_key,
+        _T.thumbnail_key,
+        _T.width,
+        _T.height,
+        _T.mime,
+        _T.bytes,
+        _T.provider,
+        _T.model,
+        _T.cost_usd,
+        _T.prompt_snapshot,
+        _T.style_snapshot,
+        _T.job_id,
+        _T.created_at,
+        _T.accepted_for,
+    )
+    .select_from(ProjectAsset)
+    .outerjoin(_T, _T.asset_id == ProjectAsset.id)
+    .where(
+        ProjectAsset.project_id == bindparam("project_id", type_=UUID(as_uuid=True)),
+        ProjectAsset.id == bindparam("asset_id", type_=UUID(as_uuid=True)),
+    )
+    .order_by(_T.attempt_number.desc())
+)
+
+
 async def get(session: AsyncSession, *, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt | None:
     return await session.scalar(
         select(AssetAttempt).where(AssetAttempt.id == attempt_id, AssetAttempt.asset_id == asset_id)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.assets.service import require_asset
 from shared.attempts import repository as repo
 from shared.attempts.schemas import AttemptList, AttemptOut
-from shared.continuity.stale import accepted_key, master_stale
+from shared.continuity.stale import accepted_key, is_master_stale, master_stale
 from shared.errors import NotFound
 from shared.images.processing import ProcessedImage
 from shared.models import AssetAttempt, Project
@@ -69,6 +69,78 @@ async def list_attempts(
     for item, row in zip(items, rows, strict=True):
         item.stale = master_stale(asset, row).stale
     return AttemptList(items=items, cap=cap)
+
+
+async def carousel(
+    session: AsyncSession, storage: Storage, project_id: uuid.UUID, asset_id: uuid.UUID, *, cap: int
+) -> dict[str, Any]:
+    """``list_attempts`` as plain dicts in ``AttemptList``'s field order, from one statement (the asset
+    and its attempts): serialised straight to the same JSON as the model (tests/api/test_attempts_json.py).
+    The carousel is polled; objects and models per attempt cost more CPU than the query."""
+    rows = (await session.execute(repo.CAROUSEL_ROWS, {"project_id": project_id, "asset_id": asset_id})).all()
+    if not rows:
+        raise NotFound("Asset not found")
+    asset = _Texts(rows[0][0], rows[0][1])
+    items: list[dict[str, Any]] = []
+    for (
+        _,
+        _,
+        id_,
+        number,
+        source,
+        selected,
+        view,
+        key,
+        thumb,
+        width,
+        height,
+        mime,
+        size,
+        provider,
+        model,
+        cost,
+        prompt,
+        style,
+        job_id,
+        created_at,
+        accepted_for,
+    ) in rows:
+        if id_ is None:  # the outer join's row of an asset without attempts
+            continue
+        # Ids as text: pydantic-core serialises asyncpg's UUID subclass far slower (same JSON).
+        items.append(
+            {
+                "id": str(id_),
+                "asset_id": str(asset_id),
+                "attempt_number": number,
+                "source": source,
+                "selected": selected,
+                "view": view,
+                "image_url": storage.signed_url(key),
+                "thumbnail_url": storage.signed_url(thumb) if thumb else None,
+                "width": width,
+                "height": height,
+                "mime": mime,
+                "bytes": size,
+                "provider": provider,
+                "model": model,
+                "cost_usd": float(cost or 0),
+                "prompt": prompt,
+                "style": style,
+                "job_id": str(job_id) if job_id is not None else None,
+                "created_at": created_at,
+                "stale": is_master_stale(asset, source, prompt, accepted_for),
+            }
+        )
+    return {"items": items, "cap": cap}
+
+
+@dataclass(frozen=True, slots=True)
+class _Texts:
+    """The asset's texts the stale mark compares with (``Described``)."""
+
+    description: str
+    image_prompt: str | None
 
 
 async def _require_attempt(session: AsyncSession, asset_id: uuid.UUID, attempt_id: uuid.UUID) -> AssetAttempt:

@@ -61,14 +61,20 @@ def _accepted(attempt: AssetAttempt | SceneInstanceAttempt) -> tuple[str | None,
 
 
 def master_stale(asset: Described, attempt: AssetAttempt) -> StaleMark:
-    snapshot = attempt.prompt_snapshot
-    if attempt.source != "generated" or not snapshot:
-        return FRESH
-    subject = _subject(asset)
-    accepted_subject, _ = _accepted(attempt)
-    if subject and subject not in snapshot and accepted_subject != _digest(subject):
-        return StaleMark(stale=True, made_from=snapshot, reason="description_changed")
+    if is_master_stale(asset, attempt.source, attempt.prompt_snapshot, attempt.accepted_for):
+        return StaleMark(stale=True, made_from=attempt.prompt_snapshot, reason="description_changed")
     return FRESH
+
+
+def is_master_stale(
+    asset: Described, source: str, prompt_snapshot: str | None, accepted_for: str | None
+) -> bool:
+    """``master_stale(...).stale`` from the attempt's columns (the carousel reads rows, not objects)."""
+    if source != "generated" or not prompt_snapshot:
+        return False
+    subject = _subject(asset)
+    accepted_subject = accepted_for[:32] if accepted_for else None
+    return bool(subject) and subject not in prompt_snapshot and accepted_subject != _digest(subject)
 
 
 def instance_stale(asset: Described, visual_state: str, attempt: SceneInstanceAttempt) -> StaleMark:

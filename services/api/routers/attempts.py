@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep, RequestJobs
+from services.api.rendering import json_body
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
 from shared.attempts import repository as attempts_repo
@@ -81,11 +82,16 @@ def _publish_carousel(
     after_commit(session, lambda: events.publish_project(redis, project.id, "attempt", data))
 
 
-@router.get("/{aid:uuid}/attempts", summary="The asset's images, newest first, with signed URLs")
+@router.get(
+    "/{aid:uuid}/attempts",
+    summary="The asset's images, newest first, with signed URLs",
+    response_model=AttemptList,
+)
 async def list_attempts(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep, settings: SettingsDep
-) -> AttemptList:
-    return await service.list_attempts(session, storage, project, aid, cap=settings.attempt_cap)
+) -> Response:
+    # Polled by the carousel: plain rows serialised once (services/api/rendering.py), same JSON.
+    return json_body(await service.carousel(session, storage, project.id, aid, cap=settings.attempt_cap))
 
 
 @router.post(
