@@ -212,6 +212,9 @@ class Endpoint:
     name: str
     path: str
     statements: list[dict[str, Any]]
+    # Whether the app ran them in a transaction (a session); lean reads run on the driver
+    # connection without one, and the bare replay does as the app did.
+    transaction: bool = True
 
 
 @dataclass(slots=True)
@@ -392,13 +395,35 @@ async def seed(settings: Settings) -> Seeded:
             ) -> None:
                 into.append({"sql": statement, "params": _plain(parameters or ())})
 
+            raw: list[dict[str, Any]] = []
+
+            def log_raw(record: Any, into: list[dict[str, Any]] = raw) -> None:
+                if record.query.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+                    return  # a session's transaction, which ``transaction`` stands for
+                into.append({"sql": record.query, "params": _plain(record.args or ())})
+
+            watched: list[Any] = []
+
+            def watch_raw(
+                dbapi_connection: Any, record: Any, proxy: Any, log: Any = log_raw, seen: list[Any] = watched
+            ) -> None:
+                # Lean reads (shared/db_raw.py) run on the driver connection, which SQLAlchemy's
+                # hook does not see; asyncpg's own query logger does.
+                record.driver_connection.add_query_logger(log)
+                seen.append(record.driver_connection)
+
             await call("GET", path)  # anything made on first read exists before the capture
             event.listen(engine, "before_cursor_execute", capture)
+            event.listen(engine, "checkout", watch_raw)
             try:
                 await call("GET", path)
+                await asyncio.sleep(0.05)  # asyncpg calls its loggers soon after, not at once
             finally:
                 event.remove(engine, "before_cursor_execute", capture)
-            endpoints.append(Endpoint(name, path, captured))
+                event.remove(engine, "checkout", watch_raw)
+                for driver in watched:
+                    driver.remove_query_logger(log_raw)
+            endpoints.append(Endpoint(name, path, captured + raw, transaction=bool(captured)))
     return Seeded(project_id=pid, token=token, endpoints=endpoints)
 
 
@@ -455,6 +480,7 @@ def bare_app() -> Any:
     replays: list[list[tuple[str, list[Any]]]] = [
         [(st["sql"], _unplain(st["params"])) for st in e["statements"]] for e in spec["endpoints"]
     ]
+    in_transaction: list[bool] = [e.get("transaction", True) for e in spec["endpoints"]]
     # The asset list (the first endpoint) also gets the app's response shape, and its list alone.
     statements = replays[0]
     # The app may count in a separate statement or as a window column of the list; replay either.
@@ -482,9 +508,16 @@ def bare_app() -> Any:
         body = {"items": [_item(r) for r in rows], "total": total, "limit": 50, "offset": 0}
         return Response(json.dumps(body, default=_json_default), media_type="application/json")
 
+    async def run(index: int) -> list[Any]:
+        """The endpoint's statements on one pooled connection, in a transaction if the app used one."""
+        async with pools[0].acquire() as conn:
+            if not in_transaction[index]:
+                return [await conn.fetch(sql, *params) for sql, params in replays[index]]
+            async with conn.transaction():
+                return [await conn.fetch(sql, *params) for sql, params in replays[index]]
+
     async def same_sql(request: Request) -> Response:
-        async with pools[0].acquire() as conn, conn.transaction():
-            results = [await conn.fetch(sql, *params) for sql, params in statements]
+        results = await run(0)
         rows = results[-1]
         total = results[count_at][0][0] if count_at is not None else (rows[0]["total"] if rows else 0)
         return page(rows, total)
@@ -494,9 +527,7 @@ def bare_app() -> Any:
 
     async def replay(request: Request) -> Response:
         """Any read path: its statements in one transaction, every row returned as JSON."""
-        chosen = replays[int(request.path_params["index"])]
-        async with pools[0].acquire() as conn, conn.transaction():
-            results = [await conn.fetch(sql, *params) for sql, params in chosen]
+        results = await run(int(request.path_params["index"]))
         body = [[dict(r) for r in rows] for rows in results]
         return Response(json.dumps(body, default=_json_default), media_type="application/json")
 
@@ -820,7 +851,12 @@ def main() -> None:
         spec = tmp / "bare-spec.json"
         spec.write_text(
             json.dumps(
-                {"endpoints": [{"name": e.name, "statements": e.statements} for e in seeded.endpoints]}
+                {
+                    "endpoints": [
+                        {"name": e.name, "statements": e.statements, "transaction": e.transaction}
+                        for e in seeded.endpoints
+                    ]
+                }
             )
         )
         env = settings_env(settings, **{SPEC_ENV: str(spec)})

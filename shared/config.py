@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     database_pool_timeout_s: float = 5.0
     # A pooled connection idle longer than this is pinged before use (shared/db.py).
     database_ping_after_idle_s: float = Field(default=1.0, ge=0)
+    # Polled reads answered by their lean path (services/api/lean.py); off, FastAPI's full handler
+    # answers every request: the same bytes, more CPU.
+    lean_reads: bool = True
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # --- API

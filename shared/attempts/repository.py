@@ -11,7 +11,8 @@ from sqlalchemy import String, bindparam, cast, exists, func, select, update
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.models import AssetAttempt, Job, ProjectAsset
+from shared.db_raw import RawQuery
+from shared.models import AssetAttempt, Job, Project, ProjectAsset
 
 # Job kinds that will add an attempt to the asset named in their payload.
 IMAGE_JOB_KINDS = ("image.generate", "image.upload")
@@ -87,6 +88,16 @@ CAROUSEL_ROWS = (
         ProjectAsset.id == bindparam("asset_id", type_=UUID(as_uuid=True)),
     )
     .order_by(_T.attempt_number.desc())
+)
+
+# The same rows for the polled carousel (services/api/routers/attempts.py), the caller's ownership of
+# the project checked in the same statement: no row also when the project is not the caller's.
+OWNED_CAROUSEL = RawQuery.of(
+    CAROUSEL_ROWS.join(
+        Project,
+        (Project.id == ProjectAsset.project_id)
+        & (Project.owner_id == bindparam("user", type_=UUID(as_uuid=True))),
+    )
 )
 
 

@@ -80,6 +80,11 @@ async def carousel(
     rows = (await session.execute(repo.CAROUSEL_ROWS, {"project_id": project_id, "asset_id": asset_id})).all()
     if not rows:
         raise NotFound("Asset not found")
+    return carousel_body(rows, storage, asset_id, cap=cap)
+
+
+def carousel_body(rows: Sequence[Any], storage: Storage, asset_id: uuid.UUID, *, cap: int) -> dict[str, Any]:
+    """The carousel from ``CAROUSEL_ROWS`` (or ``OWNED_CAROUSEL``) rows: at least one, the asset's."""
     asset = _Texts(rows[0][0], rows[0][1])
     items: list[dict[str, Any]] = []
     for (

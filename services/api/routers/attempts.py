@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep, RequestJobs
+from services.api.lean import Fallback, LeanRead, LeanRoute, lean
 from services.api.rendering import json_body
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
@@ -19,13 +20,14 @@ from shared.attempts import service, start
 from shared.attempts.schemas import AttemptList, DescribeApply, GenerateAllIn, GenerateAllOut
 from shared.attempts.start import AttemptJobEnvelope, CapOutlook, GenerateRequest, OnCap
 from shared.db import after_commit
+from shared.db_raw import driver_connection
 from shared.jobs import events
 from shared.jobs.batches import BatchEnvelope, batch_out
 from shared.jobs.schemas import JobEnvelope
 from shared.jobs.service import job_out
 from shared.models import Job, Project
 
-router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
+router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"], route_class=LeanRoute)
 
 OnCapQuery = Annotated[
     OnCap | None,
@@ -82,11 +84,24 @@ def _publish_carousel(
     after_commit(session, lambda: events.publish_project(redis, project.id, "attempt", data))
 
 
+async def _carousel(read: LeanRead) -> Response:
+    """The carousel's lean path (services/api/lean.py): one statement, ownership included."""
+    aid = read.uuid("aid")
+    async with driver_connection(read.engine) as conn:
+        rows = await attempts_repo.OWNED_CAROUSEL.fetch(
+            conn, user=read.user, project_id=read.uuid("pid"), asset_id=aid
+        )
+    if not rows:
+        raise Fallback  # not the caller's project, or no such asset: the full handler's 404
+    return json_body(service.carousel_body(rows, read.storage, aid, cap=read.settings.attempt_cap))
+
+
 @router.get(
     "/{aid:uuid}/attempts",
     summary="The asset's images, newest first, with signed URLs",
     response_model=AttemptList,
 )
+@lean(_carousel)
 async def list_attempts(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep, settings: SettingsDep
 ) -> Response:
