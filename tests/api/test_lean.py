@@ -112,7 +112,7 @@ async def test_lean_reads_answer_as_the_full_handler(
     cases = _cases(seed)
     app = client._transport.app  # type: ignore[attr-defined]
     lean_routes = {
-        r.path
+        str(r.path)
         for r in iter_route_contexts(app.router.routes)
         if isinstance(r.original_route, LeanRoute) and getattr(r.endpoint, "__lean_read__", None)
     }
