@@ -23,7 +23,12 @@ from shared.db import create_engine, create_sessionmaker
 from tests.support.databases import PG, drop_database, recreate_database
 from tests.support.moto_server import moto_s3_endpoint  # noqa: F401 - fixture re-export
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.support.redis_server", "tests.support.pg_server"]
+pytest_plugins = [
+    "tests.fakes.fixtures",
+    "tests.support.redis_server",
+    "tests.support.pg_server",
+    "tests.support.lean",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 # One database per test run, so parallel runs on one machine (a developer's and CI's) never meet.

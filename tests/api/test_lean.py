@@ -3,29 +3,29 @@ handler of the same route answers: the same status, headers that matter and byte
 own data and for every request the lean path hands over (no token, a bad token, someone else's
 project, an unknown id, a malformed id). The same requests go to the app with ``lean_reads`` off.
 
-A new lean route must bring its requests here: the test fails on a lean route it has no case for."""
+A new lean route needs such a test (``tests/support/lean.py`` has the comparer) and its path in
+``COMPARED``: the test fails on a lean route no test compares."""
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.lean import LeanRoute
 from shared.config import Settings
 from shared.models import AssetAttempt
-from tests.conftest import auth_for
 from tests.support.factories import create_asset, create_project
+from tests.support.lean import assert_same_answers, callers
 
-# ``exp`` (and so ``sig``) moves with the clock between two answers.
-_SIGNATURE = re.compile(rb"\?exp=[^\"]*")
+# The lean routes a test compares with the full handler (each test names its file here).
+COMPARED = {
+    "/v1/projects/{pid}/assets/{aid:uuid}/attempts",  # below
+}
 
 
 @dataclass
@@ -72,44 +72,7 @@ async def _seed(
     return Seed(pid=pid, aid=asset["id"], bare=bare["id"], other_pid=other_pid)
 
 
-def _cases(seed: Seed) -> dict[str, list[str]]:
-    """Per lean route (its path template): the URLs to compare."""
-    nobody = str(uuid.uuid4())
-    return {
-        "/v1/projects/{pid}/assets/{aid:uuid}/attempts": [
-            f"/v1/projects/{seed.pid}/assets/{seed.aid}/attempts",
-            f"/v1/projects/{seed.pid}/assets/{seed.aid}/attempts?unknown=1",
-            f"/v1/projects/{seed.pid}/assets/{seed.bare}/attempts",
-            f"/v1/projects/{seed.pid}/assets/{nobody}/attempts",
-            f"/v1/projects/{seed.other_pid}/assets/{seed.aid}/attempts",
-            f"/v1/projects/not-a-uuid/assets/{seed.aid}/attempts",
-        ],
-    }
-
-
-@pytest.fixture
-async def full_client(settings: Settings, migrated: str, clean: None) -> AsyncIterator[httpx.AsyncClient]:
-    """The same app with every lean path off."""
-    from services.api.app import create_app
-
-    app = create_app(settings.model_copy(update={"lean_reads": False}))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c,
-    ):
-        yield c
-
-
-async def test_lean_reads_answer_as_the_full_handler(
-    client: httpx.AsyncClient,
-    full_client: httpx.AsyncClient,
-    auth: dict[str, str],
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    other = auth_for(settings, uuid.uuid4())
-    seed = await _seed(client, auth, other, sessions)
-    cases = _cases(seed)
+async def test_every_lean_route_is_compared(client: httpx.AsyncClient) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
     lean_routes = {
         str(r.path)
@@ -117,25 +80,29 @@ async def test_lean_reads_answer_as_the_full_handler(
         if isinstance(r.original_route, LeanRoute) and getattr(r.endpoint, "__lean_read__", None)
     }
     assert lean_routes, "no lean route found"
-    assert lean_routes <= set(cases), f"lean routes without a case here: {lean_routes - set(cases)}"
+    assert lean_routes <= COMPARED, (
+        f"lean routes no test compares with the full handler: {lean_routes - COMPARED}"
+    )
 
-    callers = {
-        "owner": auth,
-        "someone else": other,
-        "no token": {},
-        "bad token": {"Authorization": "Bearer not-a-token"},
-        "basic auth": {"Authorization": "Basic bWFyYTpwdw=="},
-    }
-    statuses: set[int] = set()
-    for template in sorted(lean_routes):
-        for url in cases[template]:
-            for who, headers in callers.items():
-                lean = await client.get(url, headers=headers)
-                full = await full_client.get(url, headers=headers)
-                where = f"{who}: GET {url}"
-                assert lean.status_code == full.status_code, (where, lean.text, full.text)
-                assert lean.headers.get("content-type") == full.headers.get("content-type"), where
-                assert _SIGNATURE.sub(b"", lean.content) == _SIGNATURE.sub(b"", full.content), where
-                statuses.add(lean.status_code)
+
+async def test_carousel_answers_as_the_full_handler(
+    client: httpx.AsyncClient,
+    full_client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    who = callers(settings, auth)
+    seed = await _seed(client, auth, who["someone else"], sessions)
+    nobody = uuid.uuid4()
+    urls = [
+        f"/v1/projects/{seed.pid}/assets/{seed.aid}/attempts",
+        f"/v1/projects/{seed.pid}/assets/{seed.aid}/attempts?unknown=1",
+        f"/v1/projects/{seed.pid}/assets/{seed.bare}/attempts",
+        f"/v1/projects/{seed.pid}/assets/{nobody}/attempts",
+        f"/v1/projects/{seed.other_pid}/assets/{seed.aid}/attempts",
+        f"/v1/projects/not-a-uuid/assets/{seed.aid}/attempts",
+    ]
+    statuses = await assert_same_answers(client, full_client, urls, who)
     # The comparison covered answers and each kind of refusal.
     assert {200, 401, 404, 422} <= statuses
