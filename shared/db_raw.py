@@ -41,6 +41,8 @@ class RawQuery:
 
     sql: str
     names: tuple[str, ...]
+    # Values fixed when the statement was built (a ``.limit(1)``, a literal in a function call).
+    fixed: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def of(cls, statement: ClauseElement) -> RawQuery:
@@ -49,9 +51,17 @@ class RawQuery:
         # Expanding (IN) parameters are rendered per call by SQLAlchemy: write ``= ANY(:list)``.
         if any(b.expanding for b in compiled.binds.values()):
             raise ValueError("RawQuery needs a statement without expanding IN parameters")
-        return cls(str(compiled), tuple(compiled.positiontup or ()))
+        names = tuple(compiled.positiontup or ())
+        fixed = tuple(
+            (name, bind.effective_value)
+            for name in names
+            if not (bind := compiled.binds[name]).required and bind.callable is None
+        )
+        return cls(str(compiled), names, fixed)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
+        if self.fixed:
+            params = {**dict(self.fixed), **params}
         return [params[name] for name in self.names]
 
     async def fetch(self, conn: Any, **params: Any) -> Sequence[Any]:

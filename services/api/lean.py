@@ -24,11 +24,16 @@ from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from prometheus_client import Counter
 
 from shared.auth import decode_token
 from shared.config import Settings
 from shared.errors import AppError
 from shared.storage.base import Storage
+
+# How often each lean route answered, and how often the full handler did (refusals, not-founds,
+# writes on read, lean reads switched off): a high fallback share means the lean path is not paying.
+LEAN_READS = Counter("filmassets_lean_reads_total", "Polled reads by who answered", ["route", "outcome"])
 
 
 class Fallback(Exception):
@@ -115,15 +120,21 @@ class LeanRoute(APIRoute):
         fast: LeanFn | None = getattr(self.endpoint, _ATTR, None)
         if fast is None:
             return full
+        answered = LEAN_READS.labels(self.path, "answered")
+        handed_over = LEAN_READS.labels(self.path, "fallback")
 
         async def handler(request: Request) -> Response:
             read = _lean_read(request)
             if read is not None:
                 try:
-                    return await fast(read)
+                    response = await fast(read)
                 except Fallback:
                     pass
-            response: Response = await full(request)
+                else:
+                    answered.inc()
+                    return response
+            handed_over.inc()
+            response = await full(request)
             return response
 
         return handler

@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.sqltypes import NullType
 
-from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene, Script
+from shared.db_raw import RawQuery
+from shared.models import AssetAttempt, AssetSceneLink, Project, ProjectAsset, Scene, Script
 
 # Table columns, not ORM attributes: a statement made only of these runs on SQLAlchemy Core, whose
 # rows are plain tuples (an ORM-attribute anywhere in it sends every row through the ORM loader).
@@ -128,6 +129,18 @@ def _list_statements(status: str, typed: bool) -> tuple[Any, Any]:
     count = select(func.count()).select_from(ProjectAsset.__table__).where(*filters)
     return page, count
 
+
+@functools.cache
+def owned_list(status: str, typed: bool) -> RawQuery:
+    """The page query for the polled list (services/api/routers/assets.py), the caller's ownership
+    of the project checked in the same statement. No row: not the caller's project, no asset on
+    the page, or past the last page (the full handler tells those apart)."""
+    page, _ = _list_statements(status, typed)
+    return RawQuery.of(page.join(_P, and_(_P.c.id == _A.project_id, _P.c.owner_id == _USER)))
+
+
+_P = Project.__table__
+_USER = bindparam("user", type_=UUID(as_uuid=True))
 
 _ONE = _asset_select(_PROJECT).where(_A.project_id == _PROJECT, _A.id == bindparam("asset_id"))
 

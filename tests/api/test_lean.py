@@ -14,17 +14,19 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.lean import LeanRoute
 from shared.config import Settings
-from shared.models import AssetAttempt
+from shared.models import AssetAttempt, ProjectAsset
 from tests.support.factories import create_asset, create_project
 from tests.support.lean import assert_same_answers, callers
 
 # The lean routes a test compares with the full handler (each test names its file here).
 COMPARED = {
     "/v1/projects/{pid}/assets/{aid:uuid}/attempts",  # below
+    "/v1/projects/{pid}/assets",  # below
 }
 
 
@@ -45,6 +47,11 @@ async def _seed(
     pid = (await create_project(client, auth))["id"]
     asset = await create_asset(client, auth, pid, name="Mara", type="character", description="A waitress")
     bare = await create_asset(client, auth, pid, name="Lamp", type="prop")
+    deferred = await create_asset(client, auth, pid, name="Gull", type="extra_archetype")
+    r = await client.patch(
+        f"/v1/projects/{pid}/assets/{deferred['id']}", json={"deferred": True}, headers=auth
+    )
+    assert r.status_code == 200, r.text
     other_pid = (await create_project(client, other))["id"]
     t0 = datetime(2026, 11, 30, 14, 5, 39, 870123, tzinfo=UTC)
     async with sessions() as s:
@@ -68,6 +75,12 @@ async def _seed(
                     created_at=t0 + timedelta(seconds=n),
                 )
             )
+        # Metadata is jsonb: the lean path reads it as text from the driver.
+        await s.execute(
+            update(ProjectAsset)
+            .where(ProjectAsset.id == uuid.UUID(asset["id"]))
+            .values(meta={"age": "60s", "traits": ["weathered", 1.5, None], "é": True})
+        )
         await s.commit()
     return Seed(pid=pid, aid=asset["id"], bare=bare["id"], other_pid=other_pid)
 
@@ -105,4 +118,44 @@ async def test_carousel_answers_as_the_full_handler(
     ]
     statuses = await assert_same_answers(client, full_client, urls, who)
     # The comparison covered answers and each kind of refusal.
+    assert {200, 401, 404, 422} <= statuses
+
+
+async def test_asset_list_answers_as_the_full_handler(
+    client: httpx.AsyncClient,
+    full_client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    who = callers(settings, auth)
+    seed = await _seed(client, auth, who["someone else"], sessions)
+    base = f"/v1/projects/{seed.pid}/assets"
+    queries = [
+        "",
+        "?status=all",
+        "?status=deferred",
+        "?type=prop",
+        "?type=prop&status=all",
+        "?limit=1",
+        "?limit=1&offset=1",
+        "?offset=007",
+        "?limit=2&limit=1",
+        "?offset=50",  # past the last page: empty
+        "?type=location",  # no such asset: empty
+        "?unknown=1",
+        # Refused by the full handler, each as before.
+        "?limit=0",
+        f"?limit={settings.page_size_max + 1}",
+        "?limit=abc",
+        "?limit=+1",
+        "?offset=-1",
+        f"?offset={2**31}",
+        "?status=gone",
+        "?type=Prop",
+        "?status=%00",
+    ]
+    urls = [base + q for q in queries]
+    urls += [f"/v1/projects/{seed.other_pid}/assets", "/v1/projects/not-a-uuid/assets"]
+    statuses = await assert_same_answers(client, full_client, urls, who)
     assert {200, 401, 404, 422} <= statuses

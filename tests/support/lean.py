@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 import httpx
 import pytest
 
+from services.api.lean import LEAN_READS
 from shared.config import Settings
 from tests.conftest import auth_for
 
@@ -52,6 +53,7 @@ async def assert_same_answers(
 ) -> set[int]:
     """Every URL as every caller: the same answer from both apps. Returns the statuses seen."""
     statuses: set[int] = set()
+    before = _answered()
     for url in urls:
         for name, headers in who.items():
             lean = await client.get(url, headers=headers)
@@ -61,4 +63,15 @@ async def assert_same_answers(
             assert lean.headers.get("content-type") == full.headers.get("content-type"), where
             assert _SIGNATURE.sub(b"", lean.content) == _SIGNATURE.sub(b"", full.content), where
             statuses.add(lean.status_code)
+    # The lean path itself answered the owner's reads (it could hand every one over and still pass).
+    assert _answered() > before, "the lean path answered none of these requests"
     return statuses
+
+
+def _answered() -> float:
+    total = 0.0
+    for metric in LEAN_READS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total") and sample.labels.get("outcome") == "answered":
+                total += sample.value
+    return total

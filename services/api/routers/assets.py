@@ -9,18 +9,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
+from services.api.lean import Fallback, LeanRead, LeanRoute, lean
 from services.api.rendering import json_page
 from shared.assets import library, service
 from shared.assets import repository as repo
 from shared.assets.merge import merge_assets
 from shared.assets.schemas import ASSET_EXAMPLE, AssetCreate, AssetOut, AssetPatch, AssetStatus, AssetType
-from shared.common import Page, PageParams, page_params
+from shared.common import INT32_MAX, Page, PageParams, page_params
+from shared.db_raw import driver_connection
 from shared.errors import AppError
 from shared.extraction.tasks import DescribePayload, asset_describe
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.jobs.service import job_out
 
-router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
+router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"], route_class=LeanRoute)
 
 ETAG_HEADER = {"ETag": {"description": "The asset's version, for `If-Match`", "schema": {"type": "string"}}}
 
@@ -43,12 +45,40 @@ def _matches(if_match: str, version: int) -> bool:
     return etag(version) in tags
 
 
+_STATUSES = ("active", "deferred", "all")
+_TYPES = ("character", "prop", "location", "extra_archetype")
+
+
+async def _asset_page(read: LeanRead) -> Response:
+    """The list's lean path (services/api/lean.py): one statement, ownership and total included;
+    any parameter it does not take as given, and an empty page, go to the full handler."""
+    settings = read.settings
+    status_ = read.choice("status", "active", _STATUSES)
+    type_ = read.choice("type", None, _TYPES)
+    limit = read.int_query("limit", settings.page_size_default, low=1, high=settings.page_size_max)
+    offset = read.int_query("offset", 0, low=0, high=INT32_MAX)
+    params = {
+        "user": read.user,
+        "project_id": read.uuid("pid"),
+        "type": type_,
+        "limit": limit,
+        "offset": offset,
+    }
+    async with driver_connection(read.engine) as conn:
+        rows = await repo.owned_list(status_ or "active", type_ is not None).fetch(conn, **params)
+    if not rows:
+        raise Fallback
+    items = [service.asset_item(r, read.storage) for r in rows]
+    return json_page(items, total=int(rows[0][-1]), limit=limit, offset=offset)
+
+
 @router.get(
     "",
     summary="List assets",
     description="`status=active` (default) hides deferred assets.",
     response_model=Page[AssetOut],
 )
+@lean(_asset_page)
 async def list_assets(
     project: ProjectDep,
     session: SessionDep,
