@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import any_, bindparam, delete, func, select
+from sqlalchemy import and_, any_, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db_raw import RawQuery
 from shared.errors import NotFound
-from shared.models import AssetSceneLink, ProjectAsset, Scene, Script
+from shared.models import AssetSceneLink, Project, ProjectAsset, Scene, Script
 from shared.projects.locks import lock_project_exclusive_writes
 from shared.scripts import relink
 from shared.scripts.parser import ParsedScript, detect_format, parse_script
@@ -177,10 +179,32 @@ async def scene_page(
     if not rows:
         current = (await session.execute(_SCENE_TOTAL, params)).first()
         return (None, 0, []) if current is None else (current[0], int(current[1]), [])
+    deps = [r[0] for r in rows]
+    links = (await session.execute(_SCENE_DEPENDENCIES, {"scene_ids": deps})).all()
+    return rows[0][6], int(rows[0][7]), scene_items(rows, links)
+
+
+# The same two reads for the polled list's lean path (services/api/routers/scripts.py): the page
+# checks the caller's ownership of the project in the same statement (no row: not the caller's
+# project, no script, or past the last page; the full handler tells those apart).
+_PJ = Project.__table__.c
+OWNED_SCENE_PAGE = RawQuery.of(
+    _SCENE_PAGE.join(
+        Project.__table__,
+        and_(
+            _PJ.id == bindparam("project_id", type_=UUID(as_uuid=True)),
+            _PJ.owner_id == bindparam("user", type_=UUID(as_uuid=True)),
+        ),
+    )
+)
+SCENE_DEPENDENCIES = RawQuery.of(_SCENE_DEPENDENCIES)
+
+
+def scene_items(rows: Sequence[Any], links: Sequence[Any]) -> list[dict[str, Any]]:
+    """``SceneOut``'s fields in its order, from ``_SCENE_PAGE`` rows and their ``_SCENE_DEPENDENCIES``."""
     deps: dict[uuid.UUID, dict[str, list[dict[str, Any]]]] = {
         r[0]: {t: [] for t in _ASSET_TYPES} for r in rows
     }
-    links = (await session.execute(_SCENE_DEPENDENCIES, {"scene_ids": list(deps)})).all()
     # Ids as text: asyncpg's own UUID type (a uuid.UUID subclass) is not one pydantic-core knows by
     # its exact type, and serialising it costs ten times a str (same JSON either way).
     for scene_id, source, asset_id, name, type_, deferred in links:
@@ -197,9 +221,9 @@ async def scene_page(
             "time_of_day": time_of_day,
             "dependencies": deps[sid],
         }
-        for sid, number, heading, int_ext, location, time_of_day, _, _ in rows
+        for sid, number, heading, int_ext, location, time_of_day, *_ in rows
     ]
-    return rows[0][6], int(rows[0][7]), items
+    return items
 
 
 def script_out(script: Script, *, with_text: bool = False) -> ScriptOut:

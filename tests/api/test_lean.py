@@ -14,19 +14,20 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from fastapi.routing import iter_route_contexts
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.lean import LeanRoute
 from shared.config import Settings
-from shared.models import AssetAttempt, ProjectAsset
-from tests.support.factories import create_asset, create_project
+from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene
+from tests.support.factories import create_asset, create_project, put_script
 from tests.support.lean import assert_same_answers, callers
 
 # The lean routes a test compares with the full handler (each test names its file here).
 COMPARED = {
     "/v1/projects/{pid}/assets/{aid:uuid}/attempts",  # below
     "/v1/projects/{pid}/assets",  # below
+    "/v1/projects/{pid}/scenes",  # below
 }
 
 
@@ -35,7 +36,8 @@ class Seed:
     pid: str
     aid: str  # an asset with images
     bare: str  # an asset without images
-    other_pid: str  # someone else's project
+    other_pid: str  # someone else's project, with a script
+    empty_pid: str  # the caller's project without a script or assets
 
 
 async def _seed(
@@ -52,7 +54,12 @@ async def _seed(
         f"/v1/projects/{pid}/assets/{deferred['id']}", json={"deferred": True}, headers=auth
     )
     assert r.status_code == 200, r.text
+    r = await put_script(client, auth, pid)
+    assert r.status_code == 201, r.text
+    empty_pid = (await create_project(client, auth))["id"]
     other_pid = (await create_project(client, other))["id"]
+    r = await put_script(client, other, other_pid)
+    assert r.status_code == 201, r.text
     t0 = datetime(2026, 11, 30, 14, 5, 39, 870123, tzinfo=UTC)
     async with sessions() as s:
         for n in (1, 2, 3):
@@ -75,6 +82,12 @@ async def _seed(
                     created_at=t0 + timedelta(seconds=n),
                 )
             )
+        scenes = (await s.scalars(select(Scene).where(Scene.project_id == uuid.UUID(pid)))).all()
+        by_number = {sc.number: sc for sc in scenes}
+        for aid, numbers, source in ((asset["id"], (1, 3), "extracted"), (bare["id"], (1,), "manual")):
+            for n in numbers:
+                s.add(AssetSceneLink(asset_id=uuid.UUID(aid), scene_id=by_number[n].id, source=source))
+        s.add(AssetSceneLink(asset_id=uuid.UUID(deferred["id"]), scene_id=by_number[2].id, source="stage8"))
         # Metadata is jsonb: the lean path reads it as text from the driver.
         await s.execute(
             update(ProjectAsset)
@@ -82,7 +95,7 @@ async def _seed(
             .values(meta={"age": "60s", "traits": ["weathered", 1.5, None], "é": True})
         )
         await s.commit()
-    return Seed(pid=pid, aid=asset["id"], bare=bare["id"], other_pid=other_pid)
+    return Seed(pid=pid, aid=asset["id"], bare=bare["id"], other_pid=other_pid, empty_pid=empty_pid)
 
 
 async def test_every_lean_route_is_compared(client: httpx.AsyncClient) -> None:
@@ -156,6 +169,37 @@ async def test_asset_list_answers_as_the_full_handler(
         "?status=%00",
     ]
     urls = [base + q for q in queries]
-    urls += [f"/v1/projects/{seed.other_pid}/assets", "/v1/projects/not-a-uuid/assets"]
+    urls += [
+        f"/v1/projects/{seed.other_pid}/assets",
+        f"/v1/projects/{seed.empty_pid}/assets",
+        "/v1/projects/not-a-uuid/assets",
+    ]
+    statuses = await assert_same_answers(client, full_client, urls, who)
+    assert {200, 401, 404, 422} <= statuses
+
+
+async def test_scene_list_answers_as_the_full_handler(
+    client: httpx.AsyncClient,
+    full_client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    who = callers(settings, auth)
+    seed = await _seed(client, auth, who["someone else"], sessions)
+    base = f"/v1/projects/{seed.pid}/scenes"
+    first = (await client.get(base, headers=auth)).json()
+    assert first["total"] == 3, first
+    assert first["script_version"] == 1
+    assert [d["name"] for d in first["items"][0]["dependencies"]["character"]] == ["Mara"]
+    queries = ["", "?limit=1", "?limit=2&offset=1", "?offset=3", "?offset=99", "?unknown=x"]
+    queries += ["?limit=0", f"?limit={settings.page_size_max + 1}", "?offset=-1", "?limit=1.5", "?limit=%00"]
+    urls = [base + q for q in queries]
+    urls += [
+        f"/v1/projects/{seed.other_pid}/scenes",
+        f"/v1/projects/{seed.empty_pid}/scenes",
+        f"/v1/projects/{uuid.uuid4()}/scenes",
+        "/v1/projects/not-a-uuid/scenes",
+    ]
     statuses = await assert_same_answers(client, full_client, urls, who)
     assert {200, 401, 404, 422} <= statuses

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Response, status
 from services.api.deps import ProjectDep, SessionDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
+from services.api.lean import Fallback, LeanRead, LeanRoute, lean
 from services.api.rendering import json_body
-from shared.common import PageParams, page_params
+from shared.common import INT32_MAX, PageParams, page_params
+from shared.db_raw import driver_connection
 from shared.errors import PayloadTooLarge
 from shared.jobs.service import job_out
 from shared.projects.stage5 import ensure_unlocked
@@ -18,7 +20,7 @@ from shared.scripts.parser import parse_script
 from shared.scripts.schemas import ScenesOut, ScriptAccepted, ScriptOut, ScriptPut
 from shared.scripts.tasks import ScriptRef, script_parse
 
-router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
+router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"], route_class=LeanRoute)
 
 
 @router.put(
@@ -84,12 +86,37 @@ async def reparse_script(project: ProjectDep, jobs: JobsDep) -> ScriptAccepted:
     return jobs.answer(accepted, status=status.HTTP_202_ACCEPTED, job=job)
 
 
+async def _scene_page(read: LeanRead) -> Response:
+    """The scene list's lean path (services/api/lean.py): the page (ownership, version and total
+    included) and its scenes' assets, two statements on the driver connection."""
+    settings = read.settings
+    limit = read.int_query("limit", settings.page_size_default, low=1, high=settings.page_size_max)
+    offset = read.int_query("offset", 0, low=0, high=INT32_MAX)
+    pid = read.uuid("pid")
+    async with driver_connection(read.engine) as conn:
+        rows = await service.OWNED_SCENE_PAGE.fetch(
+            conn, project_id=pid, user=read.user, limit=limit, offset=offset
+        )
+        if not rows:
+            raise Fallback
+        links = await service.SCENE_DEPENDENCIES.fetch(conn, scene_ids=[r[0] for r in rows])
+    body = {
+        "items": service.scene_items(rows, links),
+        "total": int(rows[0][7]),
+        "limit": limit,
+        "offset": offset,
+        "script_version": rows[0][6],
+    }
+    return json_body(body)
+
+
 @router.get(
     "/scenes",
     summary="Scenes of the current script, each with its assets grouped by type",
     description="Paginated like every list (`limit`, `offset`, `total`), in script order.",
     response_model=ScenesOut,
 )
+@lean(_scene_page)
 async def list_scenes(
     project: ProjectDep, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
 ) -> Response:
