@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from services.api.errors import document_errors, install_error_handlers, refuse_nul
 from services.api.jobs import install_replay_handler
+from services.api.lean import LeanLane
 from services.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from services.api.outages import install_outage_handlers
 from services.api.routers import (
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_replay_handler(app)
     install_outage_handlers(app)
+    # Innermost (added first): polled reads answered before routing (services/api/lean.py).
+    app.add_middleware(LeanLane)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_body_bytes,

@@ -71,6 +71,12 @@ async def test_a_database_restart_is_a_503_then_business_as_usual(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
         ):
             assert (await c.get("/v1/projects", headers=auth)).status_code == 200
+            pid = (await c.post("/v1/projects", json={"title": "Outage"}, headers=auth)).json()["id"]
+            # A polled read with a lean path (services/api/lean.py): it has its own way to the database.
+            polled = f"/v1/projects/{pid}/assets?status=all"
+            asset = {"name": "Mara", "type": "character"}
+            assert (await c.post(f"/v1/projects/{pid}/assets", json=asset, headers=auth)).status_code == 201
+            assert (await c.get(polled, headers=auth)).status_code == 200
             held = (await c.post("/v1/jobs/ping", json={"hold_ms": 4000}, headers=auth)).json()["job"]["id"]
             assert await _wait(sessions, held, "running", within=30) == "running"
 
@@ -82,12 +88,16 @@ async def test_a_database_restart_is_a_503_then_business_as_usual(
             assert down.json()["error"]["code"] == "database_unavailable"
             assert down.headers["retry-after"]
             assert (await c.post("/v1/jobs/ping", headers=auth)).status_code == 503
+            lean_down = await c.get(polled, headers=auth)
+            assert lean_down.status_code == 503, lean_down.text
+            assert lean_down.json()["error"]["code"] == "database_unavailable"
             assert (await c.get("/readyz")).status_code == 503
 
             await asyncio.to_thread(private_postgres.start)
             private_postgres.wait_ready()
             back = await c.get("/v1/projects", headers=auth)  # same process, same pool
             assert back.status_code == 200, back.text
+            assert (await c.get(polled, headers=auth)).status_code == 200
             after = (await c.post("/v1/jobs/ping", headers=auth)).json()["job"]["id"]
             # The job that was running when the database went away is finished, once.
             assert await _wait(sessions, held, "succeeded", within=40) == "succeeded"

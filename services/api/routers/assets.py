@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
-from services.api.lean import Fallback, LeanRead, LeanRoute, lean
+from services.api.lean import Fallback, LeanRead, lean
 from services.api.rendering import json_page
 from shared.assets import library, service
 from shared.assets import repository as repo
@@ -22,7 +22,7 @@ from shared.extraction.tasks import DescribePayload, asset_describe
 from shared.jobs.schemas import JOB_EXAMPLE, JobOut
 from shared.jobs.service import job_out
 
-router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"], route_class=LeanRoute)
+router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["assets"])
 
 ETAG_HEADER = {"ETag": {"description": "The asset's version, for `If-Match`", "schema": {"type": "string"}}}
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep, RequestJobs
-from services.api.lean import Fallback, LeanRead, LeanRoute, lean
+from services.api.lean import Fallback, LeanRead, lean
 from services.api.rendering import json_body
 from shared.assets.schemas import AssetOut
 from shared.assets.service import read_asset
@@ -27,7 +27,7 @@ from shared.jobs.schemas import JobEnvelope
 from shared.jobs.service import job_out
 from shared.models import Job, Project
 
-router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"], route_class=LeanRoute)
+router = APIRouter(prefix="/v1/projects/{pid}/assets", tags=["attempts"])
 
 OnCapQuery = Annotated[
     OnCap | None,

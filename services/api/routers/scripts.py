@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 from services.api.deps import ProjectDep, SessionDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
-from services.api.lean import Fallback, LeanRead, LeanRoute, lean
+from services.api.lean import Fallback, LeanRead, lean
 from services.api.rendering import json_body
 from shared.common import INT32_MAX, PageParams, page_params
 from shared.db_raw import driver_connection
@@ -20,7 +20,7 @@ from shared.scripts.parser import parse_script
 from shared.scripts.schemas import ScenesOut, ScriptAccepted, ScriptOut, ScriptPut
 from shared.scripts.tasks import ScriptRef, script_parse
 
-router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"], route_class=LeanRoute)
+router = APIRouter(prefix="/v1/projects/{pid}", tags=["script"])
 
 
 @router.put(
