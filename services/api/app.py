@@ -95,8 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     # attempts before assets: its fixed paths (generate-all) must win over assets' "/{aid}" routes.
+    # jobs second: FastAPI tries routers in this order, and job submissions and job polls are the
+    # most frequent requests after the lean reads (which skip routing); /v1/jobs shares no path
+    # with any other router, so its place changes no match.
     modules = (
         health,
+        jobs,
         projects,
         styles,
         scripts,
@@ -104,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         attempts,
         assets,
         library,
-        jobs,
         files,
         stage8,
         continuity,
