@@ -145,7 +145,9 @@ def build_worker_settings(
         "job_completion_wait": settings.shutdown_grace_s,
         "job_serializer": serialize,
         "job_deserializer": deserialize,
-        "allow_abort_jobs": True,
+        # Cancel is the row's status, seen by the job's heartbeat (shared/jobs/runner.py), not
+        # arq's abort: its check cost two Redis commands on every poll and one more per job.
+        "allow_abort_jobs": False,
         # Between polls a worker waits on its wake list (see ResilientWorker), so new work starts
         # at once; the poll itself only catches deferred retries and missed wake-ups.
         "poll_delay": settings.worker_poll_delay_s,
