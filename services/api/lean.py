@@ -204,7 +204,8 @@ class _Lane:
             return None
         try:
             response = await self.fast(read)
-        except Fallback:
+        except (Fallback, AppError):
+            # An AppError (a 404, a 409) is the full handler's to answer, with its exact message.
             self.handed_over.inc()
             return None
         except Exception as exc:
