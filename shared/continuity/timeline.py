@@ -4,7 +4,11 @@ repair of its broken links.
 Per scene: whether the asset appears (a live link), its instance's visual state, its effective
 image and where that image comes from (generated here, inherited from scene N, the master), whether
 that image is stale, and the shots it is in. The reference chain is walked in Python over rows
-read once, so a 300-scene script costs the same handful of statements as a 3-scene one."""
+read once, so a 300-scene script costs the same handful of statements as a 3-scene one.
+
+The page polls it: its GET answers from four statements on the driver connection (``owned_rows``,
+the caller's ownership in the first) when it can, and from the same statements through the session
+otherwise (``timeline``, the repair); ``body`` builds the answer from either's rows as plain dicts."""
 
 from __future__ import annotations
 
@@ -250,8 +254,8 @@ def _image(kind: str, number: int | None, attempt: Sequence[Any], storage: Stora
     }
 
 
-def _mark(stale: StaleMark) -> dict[str, Any]:
-    return {"stale": stale.stale, "made_from": stale.made_from, "reason": stale.reason}
+def _mark(mark: StaleMark) -> dict[str, Any]:
+    return {"stale": mark.stale, "made_from": mark.made_from, "reason": mark.reason}
 
 
 def body(rows: Rows, storage: Storage) -> tuple[dict[str, Any], Broken]:

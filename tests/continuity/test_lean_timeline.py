@@ -18,6 +18,7 @@ from shared.db import session_scope
 from shared.models import AssetAttempt, SceneInstanceAttempt
 from shared.stage8.remap import remap_instances
 from tests.attempts.helpers import Env, make_env
+from tests.continuity.conftest import StatementCounter
 from tests.continuity.test_timeline import long_script
 from tests.stage8.helpers import Stage8, script
 from tests.support.lean import assert_same_answers, callers
@@ -70,6 +71,7 @@ async def test_timeline_answers_as_the_full_handler(
     auth: dict[str, str],
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
+    statements: StatementCounter,
 ) -> None:
     who = callers(settings, auth)
     s8 = await Stage8.create(env, auth, sessions, text=long_script(12))
@@ -141,6 +143,14 @@ async def test_timeline_answers_as_the_full_handler(
     assert by[4]["stale"]["reason"] == "description_changed"
     assert by[4]["shots"] == [1, 2]
     assert [(b["scene_number"], b["problem"]) for b in tl["broken"]] == [(8, "reference_deleted")]
+    # The full handler runs the same statements through the session (the engine's hook sees those,
+    # not the lean read's): as many for an asset in no scene as for one in nine.
+    counts = []
+    for aid in (mara, lamp):
+        statements.start()
+        assert (await full.get(f"{s8.base}/assets/{aid}/timeline", headers=auth)).status_code == 200
+        counts.append(statements.stop())
+    assert counts[0] == counts[1] > 0
 
     # The description changes (every generated image stale), then the master goes: the pin to it
     # is broken; then a new script version without most scenes: their instances vanished.
