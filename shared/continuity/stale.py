@@ -52,17 +52,23 @@ def accepted_key(asset: Described, visual_state: str | None = None) -> str:
     return key if visual_state is None else key + _digest(_state(visual_state))
 
 
-def _accepted(attempt: AssetAttempt | SceneInstanceAttempt) -> tuple[str | None, str | None]:
-    """The (subject, state) digests the image was accepted for (None: never selected for them)."""
-    key = attempt.accepted_for
+def _accepted(key: str | None) -> tuple[str | None, str | None]:
+    """The (subject, state) digests an image was accepted for (None: never selected for them)."""
     if not key:
         return None, None
     return key[:32], key[32:] or None
 
 
 def master_stale(asset: Described, attempt: AssetAttempt) -> StaleMark:
-    if is_master_stale(asset, attempt.source, attempt.prompt_snapshot, attempt.accepted_for):
-        return StaleMark(stale=True, made_from=attempt.prompt_snapshot, reason="description_changed")
+    return master_mark(asset, attempt.source, attempt.prompt_snapshot, attempt.accepted_for)
+
+
+def master_mark(
+    asset: Described, source: str, prompt_snapshot: str | None, accepted_for: str | None
+) -> StaleMark:
+    """``master_stale`` from the attempt's columns (the timeline's lean read has rows, not objects)."""
+    if is_master_stale(asset, source, prompt_snapshot, accepted_for):
+        return StaleMark(stale=True, made_from=prompt_snapshot, reason="description_changed")
     return FRESH
 
 
@@ -78,10 +84,16 @@ def is_master_stale(
 
 
 def instance_stale(asset: Described, visual_state: str, attempt: SceneInstanceAttempt) -> StaleMark:
-    snapshot = attempt.prompt_snapshot
-    if attempt.source != "generated" or not snapshot:
+    return instance_mark(asset, visual_state, attempt.source, attempt.prompt_snapshot, attempt.accepted_for)
+
+
+def instance_mark(
+    asset: Described, visual_state: str, source: str, snapshot: str | None, accepted_for: str | None
+) -> StaleMark:
+    """``instance_stale`` from the attempt's columns."""
+    if source != "generated" or not snapshot:
         return FRESH
-    accepted_subject, accepted_state = _accepted(attempt)
+    accepted_subject, accepted_state = _accepted(accepted_for)
     subject = _subject(asset)
     if subject and subject not in snapshot and accepted_subject != _digest(subject):
         return StaleMark(stale=True, made_from=snapshot, reason="description_changed")

@@ -4,24 +4,32 @@ repair of its broken links.
 Per scene: whether the asset appears (a live link), its instance's visual state, its effective
 image and where that image comes from (generated here, inherited from scene N, the master), whether
 that image is stale, and the shots it is in. The reference chain is walked in Python over rows
-read once, so a 300-scene script costs the same handful of statements as a 3-scene one."""
+read once, so a 300-scene script costs the same handful of statements as a 3-scene one.
+
+The page polls it: its GET answers from four statements on the driver connection (``owned_rows``,
+the caller's ownership in the first) when it can, and from the same statements through the session
+otherwise (``timeline``, the repair); ``body`` builds the answer from either's rows as plain dicts."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, literal_column, select
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from shared.assets.service import require_asset
 from shared.continuity import repository as crepo
+from shared.continuity import stale
 from shared.continuity.names import Named, NameMatcher
-from shared.continuity.schemas import BrokenLink, RepairOut, Timeline, TimelineScene
+from shared.continuity.schemas import RepairOut
 from shared.continuity.shots import presence
-from shared.continuity.stale import stale_of
+from shared.db_raw import RawQuery
+from shared.errors import NotFound
 from shared.models import (
     AssetAttempt,
     AssetSceneLink,
@@ -30,11 +38,12 @@ from shared.models import (
     Scene,
     SceneAssetInstance,
     SceneInstanceAttempt,
+    Script,
+    Shot,
 )
-from shared.stage8 import repository as s8repo
-from shared.stage8.chain import instance_image, master_image, pin_in_chain
+from shared.stage8.chain import pin_in_chain
 from shared.stage8.gate import ensure_stage8_unlocked
-from shared.stage8.schemas import SceneImage
+from shared.stage8.schemas import StaleMark
 from shared.storage.base import Storage
 
 _FIXES = {
@@ -45,196 +54,364 @@ _FIXES = {
 }
 
 
-class _Pending(NamedTuple):
-    """The instance Stage 8 will make for a linked scene it has not listed yet (its defaults: no
-    visual state, use-master-as-is, default reference). Not an ORM object: a feature's timeline has
-    a hundred of these per read, and building transient ORM instances was a tenth of its CPU."""
-
-    id: None = None
-    visual_state: str = ""
-    use_master_as_is: bool = True
-    reference_kind: None = None
-    reference_attempt_id: None = None
+# The statements, built once with bound parameters (see shared/assets/repository.py) and run either
+# through the request's session (the full handler, the repair) or on the driver connection (the
+# lean read, services/api/routers/continuity.py): the same rows either way, read by position.
+def _uuid(name: str) -> Any:
+    return bindparam(name, type_=UUID(as_uuid=True))
 
 
-_PENDING = _Pending()
-# Built once, with bound parameters (see shared/assets/repository.py). Scenes as plain rows: the
-# timeline reads five columns of every scene of the script.
+# What decides an image and its stale mark: (id, storage_key, thumbnail_key, source, prompt_snapshot,
+# accepted_for). The asset's master (its selected Stage 5 image) comes with the asset.
+def _image_columns(attempt: Any) -> list[Any]:
+    return [
+        attempt.id,
+        attempt.storage_key,
+        attempt.thumbnail_key,
+        attempt.source,
+        attempt.prompt_snapshot,
+        attempt.accepted_for,
+    ]
+
+
+_master = aliased(AssetAttempt, name="master")
+_CURRENT_SCRIPT = (
+    select(Script.id)
+    .where(Script.project_id == ProjectAsset.project_id)
+    .order_by(Script.version.desc())
+    .limit(literal_column("1"))  # in the SQL, not a parameter: the raw statement has named ones only
+    .scalar_subquery()
+)
+# (asset_id, name, type, description, image_prompt, aliases, current script id, *master columns)
+_HEAD = (
+    select(
+        ProjectAsset.id,
+        ProjectAsset.name,
+        ProjectAsset.type,
+        ProjectAsset.description,
+        ProjectAsset.image_prompt,
+        ProjectAsset.aliases,
+        _CURRENT_SCRIPT,
+        *_image_columns(_master),
+    )
+    .outerjoin(_master, (_master.asset_id == ProjectAsset.id) & _master.selected.is_(True))
+    .where(ProjectAsset.id == _uuid("asset_id"), ProjectAsset.project_id == _uuid("project_id"))
+)
+# The lean read checks the caller's ownership in the same statement: no row, the full handler answers.
+OWNED_HEAD = RawQuery.of(
+    _HEAD.join(Project, (Project.id == ProjectAsset.project_id) & (Project.owner_id == _uuid("user")))
+)
+
+_inst = aliased(SceneAssetInstance, name="inst")
+_own = aliased(SceneInstanceAttempt, name="own")
+_target = aliased(SceneInstanceAttempt, name="target")
+_target_inst = aliased(SceneAssetInstance, name="target_inst")
+_target_scene = aliased(Scene, name="target_scene")
+
+
+def _linked(asset_id: Any, scene_id: Any) -> Any:
+    return exists().where(
+        AssetSceneLink.asset_id == asset_id,
+        AssetSceneLink.scene_id == scene_id,
+        AssetSceneLink.removed.is_(False),
+    )
+
+
+# One row per scene of the script, in order: the scene, whether the asset appears (a live link), its
+# instance there, that instance's selected image, and the image it is pinned to with what decides
+# whether the pin is still in the chain (the pinned image's asset, script, position, scene number,
+# and whether its instance is live; its scene is null when that instance has been detached).
 _SCENES = (
-    select(Scene.id, Scene.number, Scene.heading, Scene.script_id, Scene.position)
-    .where(Scene.script_id == bindparam("script_id", type_=UUID(as_uuid=True)))
+    select(
+        Scene.id,
+        Scene.number,
+        Scene.heading,
+        Scene.position,
+        _linked(_uuid("asset_id"), Scene.id),
+        _inst.id,
+        _inst.visual_state,
+        _inst.use_master_as_is,
+        _inst.reference_kind,
+        _inst.scene_number,
+        _inst.scene_position,
+        *_image_columns(_own),
+        *_image_columns(_target),
+        _target_inst.asset_id,
+        _target_scene.script_id,
+        _target_scene.position,
+        _target_scene.number,
+        _linked(_target_inst.asset_id, _target_inst.scene_id),
+    )
+    .outerjoin(_inst, (_inst.scene_id == Scene.id) & (_inst.asset_id == _uuid("asset_id")))
+    .outerjoin(_own, (_own.instance_id == _inst.id) & _own.selected.is_(True))
+    .outerjoin(_target, _target.id == _inst.reference_attempt_id)
+    .outerjoin(_target_inst, _target_inst.id == _target.instance_id)
+    .outerjoin(_target_scene, _target_scene.id == _target_inst.scene_id)
+    .where(Scene.script_id == _uuid("script_id"))
     .order_by(Scene.position)
 )
-_LIVE = (
-    select(AssetSceneLink.scene_id)
-    .join(Scene, Scene.id == AssetSceneLink.scene_id)
+# (scene_id, number, action, assets) of every shot of the script.
+_SHOTS = (
+    select(Shot.scene_id, Shot.number, Shot.action, Shot.assets)
+    .join(Scene, Scene.id == Shot.scene_id)
+    .where(Scene.script_id == _uuid("script_id"))
+)
+# The asset's attached instances whose scene is not in the current script (or none at all):
+# (id, scene_number, scene_heading, scene_position).
+_VANISHED = (
+    select(
+        SceneAssetInstance.id,
+        SceneAssetInstance.scene_number,
+        SceneAssetInstance.scene_heading,
+        SceneAssetInstance.scene_position,
+    )
     .where(
-        AssetSceneLink.asset_id == bindparam("asset_id", type_=UUID(as_uuid=True)),
-        AssetSceneLink.removed.is_(False),
-        Scene.script_id == bindparam("script_id", type_=UUID(as_uuid=True)),
+        SceneAssetInstance.asset_id == _uuid("asset_id"),
+        SceneAssetInstance.removed_at.is_(None),
+        ~exists().where(Scene.id == SceneAssetInstance.scene_id, Scene.script_id == _uuid("script_id")),
     )
+    .order_by(SceneAssetInstance.scene_position, SceneAssetInstance.id)
 )
-_OWN = select(SceneInstanceAttempt).where(
-    SceneInstanceAttempt.instance_id.in_(bindparam("instance_ids", type_=UUID(as_uuid=True), expanding=True)),
-    SceneInstanceAttempt.selected,
-)
+SCENES, SHOTS, VANISHED = RawQuery.of(_SCENES), RawQuery.of(_SHOTS), RawQuery.of(_VANISHED)
 
 
-async def _build(
-    session: AsyncSession, storage: Storage, project: Project, asset: ProjectAsset
-) -> tuple[Timeline, dict[uuid.UUID, tuple[SceneAssetInstance, str]]]:
-    script_id = await s8repo.current_script_id(session, project.id)
-    params = {"script_id": script_id, "asset_id": asset.id}
-    scenes = (await session.execute(_SCENES, params)).all() if script_id else []
-    scene_ids = {s.id for s in scenes}
-    live = set(await session.scalars(_LIVE, params)) if script_id else set()
-    instances = list(await crepo.asset_instances(session, asset.id))
-    own = (
-        {a.instance_id: a for a in await session.scalars(_OWN, {"instance_ids": [i.id for i in instances]})}
-        if instances
-        else {}
-    )
-    pinned = [i.reference_attempt_id for i in instances if i.reference_attempt_id is not None]
-    targets = await s8repo.reference_targets(session, pinned)
-    master = (await s8repo.masters(session, [asset.id])).get(asset.id)
-    shots = await crepo.script_shots(session, script_id) if script_id else []
-    matcher = NameMatcher([Named(asset.id, asset.name, tuple(asset.aliases or ()))])
-    grouped: dict[uuid.UUID, list[Any]] = {}
-    for row in shots:
-        grouped.setdefault(row.scene_id, []).append(row)
-    shots_by_scene = {
-        sid: presence(rows, matcher).by_asset.get(asset.id, []) for sid, rows in grouped.items()
+class _Asset(NamedTuple):
+    """What the timeline reads of the asset (``Described`` for the stale marks)."""
+
+    id: uuid.UUID
+    name: str
+    type: str
+    description: str
+    image_prompt: str | None
+    aliases: list[str] | None
+
+
+class _Shot(NamedTuple):
+    number: int
+    action: str
+    assets: list[str]
+
+
+class _Pinned(NamedTuple):
+    """A pinned image with what ``pin_in_chain`` checks (a ``reference_targets`` row's shape)."""
+
+    attempt: Sequence[Any]
+    asset_id: uuid.UUID
+    script_id: uuid.UUID
+    position: int
+    number: int
+    is_live: bool
+
+
+class Rows(NamedTuple):
+    """The rows of one timeline, from either connection."""
+
+    head: Sequence[Any]
+    scenes: Sequence[Sequence[Any]]
+    shots: Sequence[Sequence[Any]]
+    vanished: Sequence[Sequence[Any]]
+
+
+Broken = list[tuple[uuid.UUID, str]]
+# (visual_state, use_master_as_is, reference_kind, scene_number, scene_position) of the instance
+# Stage 8 will make for a linked scene it has not listed yet: its defaults (no visual state, use the
+# master as is, the default reference). Never broken, so its snapshot is never read.
+_PENDING: tuple[str, bool, None, int, int] = ("", True, None, 0, 0)
+
+
+async def _rows(session: AsyncSession, project_id: uuid.UUID, asset_id: uuid.UUID) -> Rows | None:
+    head = (await session.execute(_HEAD, {"asset_id": asset_id, "project_id": project_id})).first()
+    if head is None:
+        return None
+    params = {"asset_id": asset_id, "script_id": head[6]}
+    scenes = (await session.execute(_SCENES, params)).all() if head[6] else []
+    shots = (await session.execute(_SHOTS, params)).all() if head[6] else []
+    vanished = (await session.execute(_VANISHED, params)).all()
+    return Rows(head, scenes, shots, vanished)
+
+
+async def owned_rows(conn: Any, user: uuid.UUID, project_id: uuid.UUID, asset_id: uuid.UUID) -> Rows | None:
+    """The same rows on the driver connection (``shared/db_raw.py``); None unless the caller owns
+    the project and the asset is in it."""
+    heads = await OWNED_HEAD.fetch(conn, asset_id=asset_id, project_id=project_id, user=user)
+    if not heads:
+        return None
+    head = heads[0]
+    params = {"asset_id": head[0], "script_id": head[6]}
+    scenes = await SCENES.fetch(conn, **params) if head[6] else []
+    shots = await SHOTS.fetch(conn, **params) if head[6] else []
+    return Rows(head, scenes, shots, await VANISHED.fetch(conn, **params))
+
+
+def _image(kind: str, number: int | None, attempt: Sequence[Any], storage: Storage) -> dict[str, Any]:
+    """A ``SceneImage`` as a dict in its field order (``shared/stage8/chain.py`` builds the model)."""
+    return {
+        "kind": kind,
+        "scene_number": number,
+        "attempt_id": str(attempt[0]),
+        "image_url": storage.signed_url(attempt[1]),
+        "thumbnail_url": storage.signed_url(attempt[2]) if attempt[2] else None,
     }
 
-    # The same image is shown in many scenes (the master, an image inherited down the chain): each
-    # is built (and its URLs signed) once per read.
-    master_out = master_image(master, storage) if master else None
-    inherited: dict[tuple[uuid.UUID, int], SceneImage] = {}
 
-    def inherited_image(attempt: SceneInstanceAttempt, number: int) -> SceneImage:
-        key = (attempt.id, number)
-        if key not in inherited:
-            inherited[key] = instance_image(attempt, number, storage)
-        return inherited[key]
+def _mark(mark: StaleMark) -> dict[str, Any]:
+    return {"stale": mark.stale, "made_from": mark.made_from, "reason": mark.reason}
 
-    by_scene = {i.scene_id: i for i in instances if i.scene_id in scene_ids}
-    broken: dict[uuid.UUID, tuple[SceneAssetInstance, str]] = {}
-    out: list[TimelineScene] = []
-    earlier: tuple[int, SceneInstanceAttempt] | None = None
-    for scene in scenes:
-        appears = scene.id in live
-        inst: SceneAssetInstance | _Pending | None = by_scene.get(scene.id) if appears else None
-        if appears and inst is None:
-            # Linked, but Stage 8 has not listed the scene yet: the instance it will make.
-            inst = _PENDING
-        image: SceneImage | None = None
-        attempt: AssetAttempt | SceneInstanceAttempt | None = None
+
+def body(rows: Rows, storage: Storage) -> tuple[dict[str, Any], Broken]:
+    """The timeline as a ``Timeline`` in plain dicts (field order kept, see
+    services/api/rendering.py), and its broken links for the repair."""
+    head = rows.head
+    asset = _Asset(head[0], head[1], head[2], head[3], head[4], head[5])
+    script_id = head[6]
+    master = head[7:13] if head[7] is not None else None
+    matcher = NameMatcher([Named(asset.id, asset.name, tuple(asset.aliases or ()))])
+    grouped: dict[uuid.UUID, list[_Shot]] = {}
+    for scene_id, number, action, assets in rows.shots:
+        grouped.setdefault(scene_id, []).append(_Shot(number, action, assets))
+    shots_by_scene = {
+        sid: presence(shots, matcher).by_asset.get(asset.id, []) for sid, shots in grouped.items()
+    }
+
+    # The master is shown in many scenes, an image inherited down the chain too: each is built (its
+    # URLs signed, its stale mark computed) once per read.
+    master_out = _image("master", None, master, storage) if master else None
+    master_mark = _mark(stale.master_mark(asset, *master[3:])) if master else None
+    inherited: dict[tuple[Any, int], dict[str, Any]] = {}
+
+    broken: list[tuple[int, uuid.UUID, str, int, str]] = []
+    out: list[dict[str, Any]] = []
+    # (scene number, selected image columns) of the latest earlier instance with an image.
+    earlier: tuple[int, Sequence[Any]] | None = None
+    for row in rows.scenes:
+        scene_id, number, heading, position, appears, inst_id = row[:6]
+        image: dict[str, Any] | None = None
         source: str | None = None
         from_scene: int | None = None
-        if inst is not None:
-            # (scene number or None for the master, attempt): what this scene starts from.
-            ref: tuple[int | None, AssetAttempt | SceneInstanceAttempt] | None
-            target = targets.get(inst.reference_attempt_id) if inst.reference_attempt_id else None
-            if inst.reference_kind == "master" and master is not None:
-                ref = (None, master)
-            elif (
-                target is not None
-                and inst.reference_kind == "instance"
-                and pin_in_chain(
-                    target, asset_id=asset.id, script_id=scene.script_id, position=scene.position
-                )
-            ):
-                ref = (target.number, target[0])
-            else:
-                if inst.reference_kind == "instance":
-                    assert isinstance(inst, SceneAssetInstance)  # a pending one has no reference
-                    broken[inst.id] = (inst, "reference_not_in_chain" if target else "reference_deleted")
-                elif inst.reference_kind == "master":
-                    assert isinstance(inst, SceneAssetInstance)
-                    broken[inst.id] = (inst, "master_missing")
-                ref = earlier if earlier else ((None, master) if master else None)
-            mine = own.get(inst.id) if inst.id is not None else None
-            if not inst.use_master_as_is and mine is not None:
-                attempt, image, source = mine, instance_image(mine, scene.number, storage), "generated_here"
-            elif inst.use_master_as_is and ref is not None:
-                number, attempt = ref
-                if isinstance(attempt, AssetAttempt):
-                    master_ref = master_out if attempt is master else None
-                    image, source = master_ref or master_image(attempt, storage), "master"
-                elif number is not None:
-                    image, source, from_scene = inherited_image(attempt, number), "inherited", number
-            if mine is not None and inst.id is not None:
-                earlier = (scene.number, mine)
-        out.append(
-            TimelineScene(
-                scene_id=scene.id,
-                number=scene.number,
-                heading=scene.heading,
-                appears=appears,
-                instance_id=inst.id if inst else None,
-                visual_state=inst.visual_state if inst else None,
-                image=image,
-                image_source=source,
-                inherited_from_scene=from_scene,
-                stale=stale_of(asset, inst.visual_state if inst else None, attempt),
-                shots=shots_by_scene.get(scene.id, []),
+        mark: dict[str, Any] | None = None
+        visual_state: str | None = None
+        if appears:
+            # No instance yet (Stage 8 has not listed the scene): the one it will make, with the
+            # defaults (no visual state, use the master as is, the default reference).
+            visual_state, as_is, kind, inst_number, inst_position = (
+                row[6:11] if inst_id else ("", True, None, 0, 0)
             )
+            mine = row[11:17] if row[11] is not None else None
+            # (scene number or None for the master, image columns): what this scene starts from.
+            ref: tuple[int | None, Sequence[Any]] | None
+            pinned = _Pinned(row[17:23], *row[23:28]) if kind == "instance" and row[24] is not None else None
+            if kind == "master" and master is not None:
+                ref = (None, master)
+            elif pinned is not None and pin_in_chain(
+                cast(Any, pinned), asset_id=asset.id, script_id=script_id, position=position
+            ):
+                ref = (pinned.number, pinned.attempt)
+            else:
+                if kind == "instance":
+                    problem = "reference_not_in_chain" if pinned else "reference_deleted"
+                    broken.append((inst_position, inst_id, problem, inst_number, ""))
+                elif kind == "master":
+                    broken.append((inst_position, inst_id, "master_missing", inst_number, ""))
+                ref = earlier if earlier else ((None, master) if master else None)
+            if not as_is and mine is not None:
+                image, source = _image("instance", number, mine, storage), "generated_here"
+                mark = _mark(stale.instance_mark(asset, visual_state, *mine[3:]))
+            elif as_is and ref is not None:
+                ref_number, attempt = ref
+                if ref_number is None:
+                    image, source, mark = master_out, "master", master_mark
+                else:
+                    key = (attempt[0], ref_number)
+                    if key not in inherited:
+                        inherited[key] = _image("instance", ref_number, attempt, storage)
+                    image, source, from_scene = inherited[key], "inherited", ref_number
+                    mark = _mark(stale.instance_mark(asset, visual_state, *attempt[3:]))
+            if mine is not None and inst_id is not None:
+                earlier = (number, mine)
+        out.append(
+            {
+                "scene_id": str(scene_id),
+                "number": number,
+                "heading": heading,
+                "appears": appears,
+                "instance_id": str(inst_id) if appears and inst_id else None,
+                "visual_state": visual_state,
+                "image": image,
+                "image_source": source,
+                "inherited_from_scene": from_scene,
+                "stale": mark,
+                "shots": shots_by_scene.get(scene_id, []),
+            }
         )
-    for inst in instances:
-        if inst.removed_at is None and inst.scene_id not in scene_ids:
-            broken[inst.id] = (inst, "scene_vanished")
+    for inst_id, inst_number, inst_heading, inst_position in rows.vanished:
+        broken.append((inst_position, inst_id, "scene_vanished", inst_number, inst_heading))
+    broken.sort(key=lambda b: b[0])  # stable: scene order, then the vanished ones
     links = [
-        BrokenLink(
-            instance_id=inst.id,
-            scene_number=inst.scene_number,
-            problem=problem,
-            detail=_detail(problem, inst),
-            fix=_FIXES[problem],
-        )
-        for inst, problem in sorted(broken.values(), key=lambda b: b[0].scene_position)
+        {
+            "instance_id": str(inst_id),
+            "scene_number": inst_number,
+            "problem": problem,
+            "detail": _detail(problem, inst_number, inst_heading),
+            "fix": _FIXES[problem],
+        }
+        for _, inst_id, problem, inst_number, inst_heading in broken
     ]
-    timeline = Timeline(
-        asset_id=asset.id,
-        name=asset.name,
-        type=asset.type,
-        master=master_out,
-        scenes=out,
-        broken=links,
-    )
-    return timeline, broken
+    timeline = {
+        "asset_id": str(asset.id),
+        "name": asset.name,
+        "type": asset.type,
+        "master": master_out,
+        "scenes": out,
+        "broken": links,
+    }
+    return timeline, [(inst_id, problem) for _, inst_id, problem, _, _ in broken]
 
 
-def _detail(problem: str, inst: SceneAssetInstance) -> str:
+def _detail(problem: str, number: int, heading: str) -> str:
     return {
-        "reference_deleted": f"scene {inst.scene_number} was pinned to an image that has been deleted",
-        "reference_not_in_chain": f"scene {inst.scene_number} is pinned to an image no longer before it",
-        "master_missing": f"scene {inst.scene_number} is pinned to the master, which has no image",
-        "scene_vanished": f"scene {inst.scene_number} ({inst.scene_heading}) is not in the current script",
+        "reference_deleted": f"scene {number} was pinned to an image that has been deleted",
+        "reference_not_in_chain": f"scene {number} is pinned to an image no longer before it",
+        "master_missing": f"scene {number} is pinned to the master, which has no image",
+        "scene_vanished": f"scene {number} ({heading}) is not in the current script",
     }[problem]
 
 
 async def timeline(
     session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID
-) -> Timeline:
-    asset = await require_asset(session, project, asset_id)
-    return (await _build(session, storage, project, asset))[0]
+) -> dict[str, Any]:
+    """The timeline as plain dicts (``json_body`` serialises them as the ``Timeline`` model)."""
+    rows = await _rows(session, project.id, asset_id)
+    if rows is None:
+        raise NotFound("Asset not found")
+    return body(rows, storage)[0]
 
 
 async def repair(session: AsyncSession, storage: Storage, project: Project, asset_id: uuid.UUID) -> RepairOut:
     """Fix what the timeline lists as broken; nothing is deleted."""
     ensure_stage8_unlocked(project)
     asset = await require_asset(session, project, asset_id, for_update=True)
-    before, broken = await _build(session, storage, project, asset)
-    now = datetime.now(UTC)
-    for inst, problem in broken.values():
-        if problem == "scene_vanished":
-            inst.removed_at = now
-        else:
-            inst.reference_kind, inst.reference_attempt_id, inst.inherited_from_instance_id = None, None, None
-        inst.version += 1
-    await session.flush()
-    after, _ = await _build(session, storage, project, asset)
-    return RepairOut(fixed=before.broken, timeline=after)
+    rows = await _rows(session, project.id, asset.id)
+    assert rows is not None  # the asset is locked
+    before, broken = body(rows, storage)
+    if broken:
+        instances = {i.id: i for i in await crepo.asset_instances(session, asset.id)}
+        now = datetime.now(UTC)
+        for inst_id, problem in broken:
+            inst = instances[inst_id]
+            if problem == "scene_vanished":
+                inst.removed_at = now
+            else:
+                inst.reference_kind, inst.reference_attempt_id, inst.inherited_from_instance_id = (
+                    None,
+                    None,
+                    None,
+                )
+            inst.version += 1
+        await session.flush()
+    rows = await _rows(session, project.id, asset.id)
+    assert rows is not None
+    after, _ = body(rows, storage)
+    return RepairOut.model_validate({"fixed": before["broken"], "timeline": after})
 
 
-__all__ = ["Scene", "repair", "timeline"]
+__all__ = ["Rows", "body", "owned_rows", "repair", "timeline"]

@@ -30,6 +30,7 @@ COMPARED = {
     "/v1/projects/{pid}/assets/{aid:uuid}/attempts",  # below
     "/v1/projects/{pid}/assets",  # below
     "/v1/projects/{pid}/scenes",  # below
+    "/v1/projects/{pid}/assets/{aid}/timeline",  # tests/continuity/test_lean_timeline.py
 }
 
 

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.api.deps import ProjectDep, SessionDep, StorageDep
 from services.api.jobs import JobsDep
+from services.api.lean import Fallback, LeanRead, lean
+from services.api.rendering import json_body
 from shared.continuity import context, shots, suggestions, timeline, views
 from shared.continuity.schemas import (
     ANGLE_DOC,
@@ -23,6 +25,7 @@ from shared.continuity.schemas import (
     Timeline,
     ViewsOut,
 )
+from shared.db_raw import driver_connection
 from shared.projects.locks import lock_project_exclusive_writes
 from shared.stage8 import service as s8service
 
@@ -134,8 +137,18 @@ async def get_context(
     return await context.scene_context(session, storage, project, sid, shot=shot, max_tokens=max_tokens)
 
 
+async def _timeline(read: LeanRead) -> Response:
+    """The timeline's lean path (services/api/lean.py): ownership in its first statement."""
+    async with driver_connection(read.engine) as conn:
+        rows = await timeline.owned_rows(conn, read.user, read.uuid("pid"), read.uuid("aid"))
+    if rows is None:
+        raise Fallback  # not the caller's project, or no such asset there: the full handler's 404
+    return json_body(timeline.body(rows, read.storage)[0])
+
+
 @router.get(
     "/assets/{aid}/timeline",
+    response_model=Timeline,
     summary="The asset across the script, in scene order",
     description="Per scene of the current script: `appears`, `visual_state`, the effective `image` and "
     "`image_source` (`generated_here`, `inherited` from `inherited_from_scene`, `master`), `stale`, "
@@ -143,10 +156,12 @@ async def get_context(
     "earlier, a pin to a missing master, an instance whose scene vanished). One request, a constant "
     "number of queries whatever the number of scenes.",
 )
+@lean(_timeline)
 async def get_timeline(
     aid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
-) -> Timeline:
-    return await timeline.timeline(session, storage, project, aid)
+) -> Response:
+    # Polled: plain rows serialised once (services/api/rendering.py), the same JSON as the model.
+    return json_body(await timeline.timeline(session, storage, project, aid))
 
 
 @router.post(
