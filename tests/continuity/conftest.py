@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.pool import Pool
 
 from shared.config import Settings
 from tests.attempts.helpers import Env, make_env
@@ -29,13 +30,28 @@ async def s8(env: Env, auth: dict[str, str], sessions: async_sessionmaker[AsyncS
 
 
 class StatementCounter:
+    """Statements run between start() and stop(): SQLAlchemy's (sessions, connections) and those
+    lean reads (services/api/lean.py) run on the driver connection, which asyncpg's query logger
+    reports (SQLAlchemy's own BEGIN/COMMIT reach it too, and are not statements of the request)."""
+
     def __init__(self) -> None:
         self.count = 0
         self.on = False
+        self.watched: list[Any] = []
 
     def __call__(self, *args: Any) -> None:
         if self.on:
             self.count += 1
+
+    def driver_query(self, record: Any) -> None:
+        if self.on and not record.query.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            self.count += 1
+
+    def checked_out(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is not None and driver not in self.watched:
+            driver.add_query_logger(self.driver_query)
+            self.watched.append(driver)
 
     def start(self) -> None:
         self.count, self.on = 0, True
@@ -50,5 +66,9 @@ def statements() -> Iterator[StatementCounter]:
     """Counts statements on every engine (the app's included) between start() and stop()."""
     counter = StatementCounter()
     event.listen(Engine, "before_cursor_execute", counter)
+    event.listen(Pool, "checkout", counter.checked_out)
     yield counter
     event.remove(Engine, "before_cursor_execute", counter)
+    event.remove(Pool, "checkout", counter.checked_out)
+    for driver in counter.watched:
+        driver.remove_query_logger(counter.driver_query)
