@@ -25,6 +25,7 @@ from tests.support.lean import assert_same_answers, callers
 # The lean routes a test compares with the full handler (each test names its file here).
 COMPARED = {
     "/v1/projects/{pid}/assets/{aid:uuid}/attempts",  # below
+    "/v1/projects/{pid}/scenes/{sid}/assets",  # tests/stage8/test_lean_scene_list.py
 }
 
 
