@@ -40,16 +40,19 @@ async def read(
     the caller's scene (or not of the current script), or a linked asset with no instance yet (the
     full handler creates it: a write)."""
     rows = await repo.OWNED_SCENE_LIST.fetch(conn, user=user, project_id=project_id, scene_id=scene_id)
-    if not rows or rows[0][5]:  # no such scene for this caller, or instances to create
+    if not rows:  # no such scene for this caller
         return None
-    has_instances = rows[0][7] is not None
-    shots = await _presence(conn, project_id, scene_id) if rows[0][6] and has_instances else {}
+    unlisted, has_shots, first_instance = rows[0][5:8]
+    if unlisted:
+        return None
+    # As the full handler: the shot list is read only for a scene with instances.
+    shots = await _presence(conn, project_id, scene_id) if has_shots and first_instance is not None else {}
     return body(rows, storage, shots)
 
 
 async def _presence(conn: Any, project_id: uuid.UUID, scene_id: uuid.UUID) -> _Presence:
     """``continuity.shots.scene_presence`` from plain rows."""
-    shots = [_Shot(*r) for r in await repo.SHOTS.fetch(conn, scene_id=scene_id)]
+    shots = [_Shot(*r) for r in await repo.SHOTS.fetch(conn, scene_id=scene_id)]  # by number
     if not shots:
         return {}
     assets = await repo.PROJECT_ASSETS.fetch(conn, project_id=project_id)
@@ -59,7 +62,7 @@ async def _presence(conn: Any, project_id: uuid.UUID, scene_id: uuid.UUID) -> _P
         wanted = set(numbers)
         angles = [
             {"shot": s.number, "framing": s.framing, "angle": s.angle, "side": s.side}
-            for s in sorted(shots, key=lambda s: s.number)
+            for s in shots
             if s.number in wanted
         ]
         out[asset_id] = (list(numbers), angles)

@@ -35,8 +35,9 @@ LOCKED = "While Stage 8 is locked: 409 `stage_locked`."
 
 
 def _path_id(read: LeanRead, name: str) -> uuid.UUID:
-    """A path id written as FastAPI's 422 would take it; any other spelling goes to the full handler
-    (``LeanRead.uuid`` reads whatever Python's ``UUID()`` does, hyphens anywhere included)."""
+    """A path id in its canonical spelling. Any other goes to the full handler, which reads some
+    (the same answer) and refuses others with 422, while ``LeanRead.uuid`` reads whatever Python's
+    ``UUID()`` reads, hyphens anywhere included."""
     value = read.uuid(name)
     if read.request.path_params[name] != str(value):
         raise Fallback
