@@ -62,14 +62,19 @@ class LeanRead:
 
     def uuid(self, name: str) -> uuid.UUID:
         """A path parameter as a UUID: the ``{x:uuid}`` convertor already made one; a plain
-        ``{pid}`` is text, and anything that is not a UUID goes to the full handler's 422."""
+        ``{pid}`` is text, taken only in the canonical spelling. Python's ``UUID()`` also reads
+        braces, a ``urn:uuid:`` prefix and hyphens anywhere, which pydantic refuses (422) or reads
+        differently: any other spelling goes to the full handler."""
         value = self.request.path_params[name]
         if isinstance(value, uuid.UUID):
             return value
         try:
-            return uuid.UUID(value)
+            parsed = uuid.UUID(value)
         except (TypeError, ValueError, AttributeError):
             raise Fallback from None
+        if str(parsed) != value:
+            raise Fallback
+        return parsed
 
     def query(self, name: str) -> str | None:
         return self.request.query_params.get(name)

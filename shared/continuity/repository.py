@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Row, bindparam, func, literal, select
+from sqlalchemy.dialects.postgresql import UUID, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.continuity.names import Named
@@ -23,18 +23,24 @@ class AssetRow(Named):
     image_prompt: str | None
 
 
+# Every asset still in the script (active and deferred; stale ones left out): the assets a name in
+# the script or a shot can mean. Built once; Stage 8's lean scene list runs it on the driver.
+PROJECT_ASSETS = select(
+    ProjectAsset.id,
+    ProjectAsset.name,
+    ProjectAsset.aliases,
+    ProjectAsset.type,
+    ProjectAsset.description,
+    ProjectAsset.image_prompt,
+).where(
+    ProjectAsset.project_id == bindparam("project_id", type_=UUID(as_uuid=True)),
+    ProjectAsset.stale.is_(False),
+)
+
+
 async def project_assets(session: AsyncSession, project_id: uuid.UUID) -> list[AssetRow]:
     """Every asset still in the script (active and deferred; stale ones left out)."""
-    rows = await session.execute(
-        select(
-            ProjectAsset.id,
-            ProjectAsset.name,
-            ProjectAsset.aliases,
-            ProjectAsset.type,
-            ProjectAsset.description,
-            ProjectAsset.image_prompt,
-        ).where(ProjectAsset.project_id == project_id, ProjectAsset.stale.is_(False))
-    )
+    rows = await session.execute(PROJECT_ASSETS, {"project_id": project_id})
     return [AssetRow(r[0], r[1], tuple(r[2] or ()), r[3], r[4], r[5]) for r in rows]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,13 +29,55 @@ def pin_in_chain(
     target: Row[Any] | None, *, asset_id: uuid.UUID, script_id: uuid.UUID, position: int
 ) -> bool:
     """Whether a pinned instance attempt (a ``repo.reference_targets`` row) is still in the chain."""
-    return (
-        target is not None
-        and target.asset_id == asset_id
-        and target.script_id == script_id
-        and target.position < position
-        and bool(target.is_live)
+    return target is not None and target_in_chain(
+        target.asset_id,
+        target.script_id,
+        target.position,
+        bool(target.is_live),
+        asset_id=asset_id,
+        script_id=script_id,
+        position=position,
     )
+
+
+def target_in_chain(
+    target_asset_id: uuid.UUID | None,
+    target_script_id: uuid.UUID | None,
+    target_position: int | None,
+    target_live: bool | None,
+    *,
+    asset_id: uuid.UUID,
+    script_id: uuid.UUID,
+    position: int,
+) -> bool:
+    """``pin_in_chain`` from plain values: the pinned attempt is an image of the same asset, in a live
+    instance of a scene before ``position`` of the same script. None (its instance or scene is gone)
+    never holds."""
+    return (
+        target_asset_id == asset_id
+        and target_script_id == script_id
+        and target_position is not None
+        and target_position < position
+        and bool(target_live)
+    )
+
+
+Choice = Literal["master", "pin", "earlier"]
+
+
+def choose_reference(
+    reference_kind: str | None, *, has_master: bool, pin_holds: bool, has_earlier: bool
+) -> tuple[Choice | None, bool]:
+    """What an instance starts from, and whether that is the user's pin (else the default). A pin
+    on the master holds while there is a master; a pin on an earlier scene's image while it is in the
+    chain (``pin_holds``); otherwise the default: the most recent earlier image, else the master."""
+    if reference_kind == "master" and has_master:
+        return "master", True
+    if reference_kind == "instance" and pin_holds:
+        return "pin", True
+    if has_earlier:
+        return "earlier", False
+    return ("master", False) if has_master else (None, False)
 
 
 def master_image(attempt: AssetAttempt, storage: Storage) -> SceneImage:
@@ -101,22 +143,36 @@ class References:
 
     def pick(self, instance: SceneAssetInstance) -> tuple[Picked | None, bool]:
         """The attempt row behind the instance's reference (what a generation sends the provider)."""
-        if instance.reference_kind == "master" and instance.asset_id in self.masters:
-            return Picked("master", None, self.masters[instance.asset_id]), True
+        asset_id = instance.asset_id
+        target = None
         if instance.reference_kind == "instance" and instance.reference_attempt_id is not None:
             target = self.targets.get(instance.reference_attempt_id)
-            if target is not None and pin_in_chain(
-                target, asset_id=instance.asset_id, script_id=self.script_id, position=self.position
-            ):
-                return Picked("instance", target.number, target[0]), True
-        return self._default(instance.asset_id), False
+        choice, pinned = choose_reference(
+            instance.reference_kind,
+            has_master=asset_id in self.masters,
+            pin_holds=pin_in_chain(
+                target, asset_id=asset_id, script_id=self.script_id, position=self.position
+            ),
+            has_earlier=asset_id in self.earlier,
+        )
+        if choice == "pin":
+            assert target is not None  # a pin holds only on a found target
+            return Picked("instance", target.number, target[0]), pinned
+        return self._picked(asset_id, choice), pinned
 
     def _default(self, asset_id: uuid.UUID) -> Picked | None:
-        if asset_id in self.earlier:
+        choice, _ = choose_reference(
+            None, has_master=asset_id in self.masters, pin_holds=False, has_earlier=asset_id in self.earlier
+        )
+        return self._picked(asset_id, choice)
+
+    def _picked(self, asset_id: uuid.UUID, choice: Choice | None) -> Picked | None:
+        if choice == "earlier":
             number, attempt = self.earlier[asset_id]
             return Picked("instance", number, attempt)
-        master = self.masters.get(asset_id)
-        return Picked("master", None, master) if master else None
+        if choice == "master":
+            return Picked("master", None, self.masters[asset_id])
+        return None
 
 
 @dataclass(frozen=True, slots=True)

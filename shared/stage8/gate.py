@@ -34,9 +34,13 @@ def default_required(asset_type: str, priority: str | None) -> bool:
     return asset_type == "character" and priority == "true"
 
 
+def required_of(required: bool | None, asset_type: str, priority: str | None) -> bool:
+    """The instance's own choice (``required``), else the default rule."""
+    return required if required is not None else default_required(asset_type, priority)
+
+
 def is_required(row: Row[Any]) -> bool:
-    required: bool | None = row[0].required
-    return required if required is not None else default_required(row.type, row.priority)
+    return required_of(row[0].required, row.type, row.priority)
 
 
 async def readiness(session: AsyncSession, project: Project) -> Readiness:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, exists, func, literal_column, select, true
+from sqlalchemy import ColumnClause, Integer, Row, and_, bindparam, exists, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,13 +32,23 @@ Attempt = SceneInstanceAttempt
 _OWN = SceneInstanceAttempt.__table__.alias("own")
 
 
-def live() -> Any:
-    """SQL: the instance's asset is linked to its scene and the link is not removed."""
+def live(instance: Any = Instance) -> Any:
+    """SQL: the instance's asset is linked to its scene and the link is not removed (``instance``:
+    the entity or an alias of it)."""
     return exists().where(
-        AssetSceneLink.asset_id == Instance.asset_id,
-        AssetSceneLink.scene_id == Instance.scene_id,
+        AssetSceneLink.asset_id == instance.asset_id,
+        AssetSceneLink.scene_id == instance.scene_id,
         AssetSceneLink.removed.is_(False),
     )
+
+
+def unlisted_links() -> list[Any]:
+    """SQL criteria on ``AssetSceneLink``: a live link whose (asset, scene) has no instance yet,
+    i.e. what ``ensure_instances`` would create."""
+    have = exists().where(
+        Instance.asset_id == AssetSceneLink.asset_id, Instance.scene_id == AssetSceneLink.scene_id
+    )
+    return [AssetSceneLink.removed.is_(False), ~have]
 
 
 # The statements of a scene's instance list are built once, with bound parameters: building them
@@ -81,10 +91,7 @@ async def ensure_instances(
 def _ensure_statement(one_scene: bool) -> Any:
     # Skipping pairs that already have one keeps the common case (all exist) a plain read: no
     # speculative insertion per row. ON CONFLICT still settles races between concurrent readers.
-    have = exists().where(
-        Instance.asset_id == AssetSceneLink.asset_id, Instance.scene_id == AssetSceneLink.scene_id
-    )
-    filters = [Scene.script_id == _uuid("script_id"), AssetSceneLink.removed.is_(False), ~have]
+    filters = [Scene.script_id == _uuid("script_id"), *unlisted_links()]
     if one_scene:
         filters.append(Scene.id == _uuid("scene_id"))
     source = (
@@ -111,8 +118,12 @@ def _ensure_statement(one_scene: bool) -> Any:
     )
 
 
+def attempt_count(instance: Any = Instance) -> Any:
+    """SQL: the number of images in the instance's own carousel (``instance``: the entity or an alias)."""
+    return select(func.count(Attempt.id)).where(Attempt.instance_id == instance.id).scalar_subquery()
+
+
 def _instance_select() -> Any:
-    attempt_count = select(func.count(Attempt.id)).where(Attempt.instance_id == Instance.id).scalar_subquery()
     return (
         select(
             Instance,
@@ -126,7 +137,7 @@ def _instance_select() -> Any:
             _OWN.c.id.label("own_id"),
             _OWN.c.storage_key.label("own_key"),
             _OWN.c.thumbnail_key.label("own_thumb"),
-            attempt_count.label("attempt_count"),
+            attempt_count().label("attempt_count"),
         )
         .join(ProjectAsset, ProjectAsset.id == Instance.asset_id)
         .join(Scene, Scene.id == Instance.scene_id)
@@ -197,11 +208,14 @@ async def latest_earlier(
     return {asset_id: (number, attempt) for asset_id, number, attempt in rows}
 
 
-def _latest_earlier() -> Any:
-    script_id, position = _uuid("script_id"), bindparam("position", type_=Integer)
-    assets = (
-        select(ProjectAsset.id.label("asset_id")).where(ProjectAsset.id.in_(_uuids("asset_ids"))).subquery()
-    )
+# LIMIT 1 written inline: a ``RawQuery`` (shared/db_raw.py) binds only the parameters it is given.
+_ONE: ColumnClause[int] = literal_column("1")
+
+
+def earlier_pick(asset_id: Any, *, script_id: Any, position: Any) -> Any:
+    """LATERAL ``pick`` (scene_id, attempt_id): the selected image of the asset's most recent live
+    instance before ``position`` in ``script_id`` (each a bound parameter or a column of the
+    enclosing statement; ``asset_id`` a column of it). See ``latest_earlier``."""
     selected = (
         select(Attempt.id)
         .where(Attempt.instance_id == Instance.id, Attempt.selected.is_(True))
@@ -210,6 +224,9 @@ def _latest_earlier() -> Any:
     in_script_before = (
         select(Scene.id)
         .where(Scene.id == Instance.scene_id, Scene.script_id == script_id, Scene.position < position)
+        # Explicit: ``script_id`` and ``position`` may be columns of the statement two levels up,
+        # which SQLAlchemy's automatic correlation (one level) would add to this FROM instead.
+        .correlate_except(Scene)
         .scalar_subquery()
     )
     link = (
@@ -221,18 +238,27 @@ def _latest_earlier() -> Any:
         )
         .scalar_subquery()
     )
-    pick = (
+    return (
         select(Instance.scene_id.label("scene_id"), selected.label("attempt_id"))
         .where(
-            Instance.asset_id == assets.c.asset_id,
+            Instance.asset_id == asset_id,
             Instance.scene_position < position,
             in_script_before.is_not(None),
             link.is_not(None),
             selected.is_not(None),
         )
         .order_by(Instance.scene_position.desc())
-        .limit(1)
+        .limit(_ONE)
         .lateral("pick")
+    )
+
+
+def _latest_earlier() -> Any:
+    assets = (
+        select(ProjectAsset.id.label("asset_id")).where(ProjectAsset.id.in_(_uuids("asset_ids"))).subquery()
+    )
+    pick = earlier_pick(
+        assets.c.asset_id, script_id=_uuid("script_id"), position=bindparam("position", type_=Integer)
     )
     return (
         select(assets.c.asset_id, Scene.number, Attempt)

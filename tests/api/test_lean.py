@@ -31,6 +31,7 @@ COMPARED = {
     "/v1/projects/{pid}/assets",  # below
     "/v1/projects/{pid}/scenes",  # below
     "/v1/projects/{pid}/assets/{aid}/timeline",  # tests/continuity/test_lean_timeline.py
+    "/v1/projects/{pid}/scenes/{sid}/assets",  # tests/stage8/test_lean_scene_list.py
 }
 
 
@@ -152,6 +153,14 @@ async def test_carousel_answers_as_the_full_handler(
         f"/v1/projects/{seed.pid}/assets/{nobody}/attempts",
         f"/v1/projects/{seed.other_pid}/assets/{seed.aid}/attempts",
         f"/v1/projects/not-a-uuid/assets/{seed.aid}/attempts",
+        # Spellings Python's UUID() reads and pydantic refuses, or reads as well.
+        f"/v1/projects/{seed.pid}-/assets/{seed.aid}/attempts",
+        f"/v1/projects/{seed.pid.replace('-', '')}/assets/{seed.aid}/attempts",
+        f"/v1/projects/{seed.pid.upper()}/assets/{seed.aid}/attempts",
+        f"/v1/projects/{{{seed.pid}}}/assets/{seed.aid}/attempts",
+        f"/v1/projects/urn:uuid:{seed.pid}/assets/{seed.aid}/attempts",
+        f"/v1/projects/{seed.pid}/assets/{seed.aid.upper()}/attempts",
+        f"/v1/projects/{seed.pid}/assets/{seed.aid.replace('-', '')}/attempts",
     ]
     statuses = await assert_same_answers(client, full_client, urls, who)
     # The comparison covered answers and each kind of refusal.

@@ -10,9 +10,12 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from services.api.deps import ProjectDep, SessionDep, SettingsDep, StorageDep
 from services.api.errors import error_responses
 from services.api.jobs import JobsDep
+from services.api.lean import Fallback, LeanRead, lean
+from services.api.rendering import json_body
 from shared.attempts.schemas import AttemptOut
+from shared.db_raw import driver_connection
 from shared.jobs.schemas import JobEnvelope
-from shared.stage8 import carousel, chain, gate, service, start
+from shared.stage8 import carousel, chain, gate, scene_list, service, start
 from shared.stage8.schemas import (
     AddToScene,
     InstanceAttemptList,
@@ -31,6 +34,16 @@ INSTANCE = SCENE + "/{iid}"
 LOCKED = "While Stage 8 is locked: 409 `stage_locked`."
 
 
+async def _scene_list(read: LeanRead) -> Response:
+    """The scene list's lean path (services/api/lean.py): one statement, ownership included."""
+    pid, sid = read.uuid("pid"), read.uuid("sid")
+    async with driver_connection(read.engine) as conn:
+        found = await scene_list.read(conn, read.storage, user=read.user, project_id=pid, scene_id=sid)
+    if found is None:
+        raise Fallback  # a 404 or 409, or instances to create: the full handler does it
+    return json_body(found)
+
+
 @router.get(
     SCENE,
     responses=error_responses(409),
@@ -40,6 +53,7 @@ LOCKED = "While Stage 8 is locked: 409 `stage_locked`."
     "scene starts from; `image` the effective image. 409 `scene_not_current` for a scene of an older "
     "script version.",
 )
+@lean(_scene_list)
 async def list_instances(
     sid: uuid.UUID, project: ProjectDep, session: SessionDep, storage: StorageDep
 ) -> InstanceList:
