@@ -14,14 +14,17 @@ Seed, all through the real API except attempt rows (inserted with the ORM, fake 
 assets over them (~4 per scene), one master image, Stage 8 lists read once so instances exist.
 
 The bare server gets the exact SQL the app runs: for each path one request is served in-process
-with a ``before_cursor_execute`` hook on the app's engine (after a first request, so nothing made
-on first read is captured), and the statements and parameters are replayed verbatim by asyncpg.
+(after a first request, so nothing made on first read is captured), its statements caught by a
+``before_cursor_execute`` hook on the app's engine (session reads) and by asyncpg's query logger on
+the pooled driver connections (lean reads, ``shared/db_raw.py``), and replayed verbatim by asyncpg,
+in a transaction only when the app used one.
 
-- ``real``: the FastAPI app under uvicorn (``services.api.main:app``): auth, ownership check,
-  session, the route's queries, signed image URLs, request-id/metrics middleware.
-- ``bare same SQL`` / ``bare: <path>``: one Starlette route running the captured statements in one
-  transaction on one pooled connection; the asset list is answered in the app's shape, the other
-  paths as every returned row in JSON.
+- ``real``: the FastAPI app under uvicorn (``services.api.main:app``): auth, ownership check, the
+  route's queries, signed image URLs, request-id/metrics/CORS middleware. The five read paths are
+  answered by their lean path (``services/api/lean.py``) as a client would see them.
+- ``bare same SQL`` / ``bare: <path>``: one Starlette route running the captured statements on one
+  pooled connection; the asset list is answered in the app's shape, the other paths as every
+  returned row in JSON.
 - ``bare list only``: the asset list statement alone, no transaction. ``bare static``: a constant
   body, no database: what the load generator can drive.
 
@@ -66,34 +69,42 @@ carousel lookups, the Stage 8 list, the timeline); the scene list paginated (``l
 and read without the script text; the production entry point freezes its startup heap
 (``gc.freeze``); the pool pings a connection only when it sat idle (``DATABASE_PING_AFTER_IDLE_S``).
 
-What is left, per request: SQLAlchemy's AsyncSession costs ~0.11 ms (Core) to ~0.15 ms (ORM entity)
-of CPU per statement against ~0.02 ms for a raw asyncpg fetch, and ~0.35 ms for a session's
-checkout, BEGIN, COMMIT and close; FastAPI's routing and dependency resolution a few tenths more.
-Paths with few rows and several statements (the carousel: 3, the Stage 8 list: 8) are dominated by
-that fixed cost, which the bare server does not pay.
+Then (second round, this session), profiled again: after the changes above, what was left per
+request was fixed cost, which the bare server does not pay: SQLAlchemy's AsyncSession ~0.11 ms
+(Core) to ~0.15 ms (ORM entity) of CPU per statement against ~0.02 ms for the same fetch on asyncpg,
+~0.35 ms for a session's checkout, BEGIN, COMMIT and close; FastAPI's dependency resolution (bearer,
+user, session, ownership, settings, storage, the app-wide NUL check) ~0.2-0.3 ms; FastAPI 0.16x's
+routing ~0.15 ms (each included router's routes matched in turn with bookkeeping per candidate: 28%
+of the carousel's CPU once the rest was gone). Paths with few rows (the carousel, the Stage 8 list)
+were mostly that.
+
+What was done: each read path got a lean path (``services/api/lean.py``): ``LeanLane``, the innermost
+middleware, offers GET requests of a ``@lean`` route to its lean function before FastAPI routes
+them; the function reads the caller and parameters off the request, runs statements compiled once
+from their Core definition on the driver connection (``shared/db_raw.py``: no session, no
+transaction: at READ COMMITTED each statement has its own snapshot anyway), with the ownership check
+inside the statement, and answers dicts in the model's field order. Anything else (no or bad token,
+a malformed id or parameter, not found, a read that must write, any error) goes to the unchanged
+full handler, so errors keep one source; tests compare both answers byte for byte
+(``tests/support/lean.py``). The timeline and the Stage 8 list were rebuilt as one statement each
+(four for the timeline) with pure assembly functions that both paths share.
 
 Figures (this machine, 2 shared cores, 30 Nov 2026; server CPU ms per request, real / bare same
-SQL; before = the commit before these changes run with this benchmark; two runs each):
+SQL; first round: the commit before it, then after it; second round: after the lean paths):
 
-    asset list, 50 assets            4.87 / 1.08 = 4.5x   ->  2.27 / 1.21 = 1.9x,  2.58 / 1.40 = 1.8x
-    scene list, 220-scene feature    25.2 / 5.41 = 4.7x   ->  2.71 / 1.31 = 2.1x,  2.72 / 1.27 = 2.2x
+    asset list, 50 assets            4.87 / 1.08 = 4.5x  ->  2.27 / 1.21 = 1.9x  ->  1.28 / 0.99 = 1.3x
+    scene list, 220-scene feature    25.2 / 5.41 = 4.7x  ->  2.71 / 1.31 = 2.1x  ->  1.27 / 1.14 = 1.1x
       (before: all 220 scenes, 135,675 B; after: the first page of 50, 30,225 B)
-    attempts carousel, 4 images      2.55 / 0.47 = 5.4x   ->  2.36 / 0.46 = 5.1x,  2.49 / 0.46 = 5.4x
-    Stage 8 scene list               8.05 / 0.73 = 11.0x  ->  4.29 / 0.77 = 5.6x,  4.28 / 0.72 = 6.0x
-    asset timeline, 220 scenes       24.3 / 3.56 = 6.8x   ->  10.2 / 2.85 = 3.6x,  9.56 / 2.78 = 3.4x
+    attempts carousel, 4 images      2.55 / 0.47 = 5.4x  ->  2.36 / 0.46 = 5.1x  ->  0.71 / 0.40 = 1.8x
+    Stage 8 scene list               8.05 / 0.73 = 11.0x ->  4.29 / 0.77 = 5.6x  ->  0.72 / 0.37 = 2.0x
+    asset timeline, 220 scenes       24.3 / 3.56 = 6.8x  ->  10.2 / 2.85 = 3.6x  ->  1.85 / 2.13 = 0.9x
 
-The timeline's lean read (``shared/continuity/timeline.py``, profiled before: SQLAlchemy 34% of
-its CPU over 9 statements and ~220 ORM rows, ``_build`` 11%, FastAPI's dependencies and routing 14%,
-~220 pydantic models, the master's stale mark computed again for each of ~150 scenes): four
-statements on the driver connection (asset + ownership + current script + master in one, then the
-scenes with their instance, selected and pinned images; the shots; the vanished instances), one
-pure assembly of dicts that the full handler shares, the master's image and stale mark once.
-``bench.profile_api timeline``: 8.78 -> 2.00 ms CPU/request. This benchmark:
-
-    asset timeline, 220 scenes       8.84 / 2.28 = 3.9x   ->  2.05 / 2.10 = 1.0x,  2.31 / 2.31 = 1.0x
-
-Runs vary by +-20% per row on this shared machine (over eight runs the asset list measured 1.7x
-to 2.4x, the carousel 3.0x to 5.4x).
+The bare floor moved too: it replays what the app now runs (one statement for the carousel and the
+Stage 8 list, no transaction), so the ratios compare like with like. The timeline's floor encodes
+every returned column of ~220 wide rows as JSON, which our assembly does not need, hence below 1x.
+Runs vary by +-20% per row on this shared machine; the small paths (carousel, Stage 8 list) sit at
+1.7x-2.3x over runs, with routing gone and ~0.3 ms left in middleware (CORS, request id, access log,
+metrics), the pool checkout and the lean function itself.
 """
 
 from __future__ import annotations
