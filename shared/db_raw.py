@@ -14,8 +14,8 @@ against ~0.02 ms for the same statement on the asyncpg connection.
   snapshot over several tables asks for it in one statement.
 - The connection is checked out of the engine's pool (one pool, its checkout checks included) and
   SQLAlchemy never starts a transaction on it, so returning it costs nothing.
-- Result values are asyncpg's: jsonb arrives as text (SQLAlchemy's dialect installs a pass-through
-  codec and decodes in its result processor), numeric as ``Decimal``, uuid as asyncpg's UUID.
+- Result values are asyncpg's with the codecs SQLAlchemy's dialect installs on each connection:
+  json/jsonb decoded, numeric as ``Decimal``, uuid as asyncpg's UUID (a ``uuid.UUID``).
 """
 
 from __future__ import annotations

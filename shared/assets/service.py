@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic_core import from_json
 from sqlalchemy import Row, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,8 +70,7 @@ def asset_item(values: Sequence[Any], storage: Storage) -> dict[str, Any]:
         "source": source,
         "stale": stale,
         "described": described_at is not None,
-        # Raw driver rows (the lean list) carry jsonb as its text.
-        "metadata": (from_json(meta) if isinstance(meta, str) else meta) or {},
+        "metadata": meta or {},
         "scene_numbers": sorted(scene_numbers or []),
         "image": image,
         "attempt_count": attempt_count,

@@ -9,6 +9,7 @@ A new lean route needs such a test (``tests/support/lean.py`` has the comparer) 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.routing import Match
 
-from services.api.lean import lean_of
+from services.api.lean import LEAN_READS, lean_of
 from shared.config import Settings
 from shared.models import AssetAttempt, AssetSceneLink, ProjectAsset, Scene
 from tests.support.factories import create_asset, create_project, put_script
@@ -92,7 +93,7 @@ async def _seed(
             for n in numbers:
                 s.add(AssetSceneLink(asset_id=uuid.UUID(aid), scene_id=by_number[n].id, source=source))
         s.add(AssetSceneLink(asset_id=uuid.UUID(deferred["id"]), scene_id=by_number[2].id, source="stage8"))
-        # Metadata is jsonb: the lean path reads it as text from the driver.
+        # Metadata is jsonb, decoded by the codec SQLAlchemy's dialect puts on the driver connection.
         await s.execute(
             update(ProjectAsset)
             .where(ProjectAsset.id == uuid.UUID(asset["id"]))
@@ -200,6 +201,11 @@ async def test_asset_list_answers_as_the_full_handler(
         "?status=gone",
         "?type=Prop",
         "?status=%00",
+        # A NUL in any value of a repeated parameter is refused, though the last one is read.
+        "?limit=%00&limit=5",
+        "?status=%00&status=all",
+        # More digits than int() reads: a refusal, not a failure of the lean path.
+        "?offset=" + "9" * 5000,
     ]
     urls = [base + q for q in queries]
     urls += [
@@ -207,8 +213,51 @@ async def test_asset_list_answers_as_the_full_handler(
         f"/v1/projects/{seed.empty_pid}/assets",
         "/v1/projects/not-a-uuid/assets",
     ]
+    failures = _lean_failures()
     statuses = await assert_same_answers(client, full_client, urls, who)
     assert {200, 401, 404, 422} <= statuses
+    assert _lean_failures() == failures  # each was answered or handed over, none failed
+
+
+def _lean_failures() -> float:
+    return sum(
+        sample.value
+        for metric in LEAN_READS.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total") and sample.labels.get("outcome") == "error"
+    )
+
+
+async def test_a_lean_read_with_the_pool_exhausted_answers_503_after_one_wait(
+    settings: Settings, migrated: str, clean: None, auth: dict[str, str]
+) -> None:
+    """Every pooled connection busy: the lean path answers the full handler's 503 itself, instead of
+    handing over to wait for the pool a second time (twice as long, two connection attempts)."""
+    from services.api.app import create_app
+
+    wait_s = 1.0
+    app = create_app(settings.model_copy(update={"database_pool_size": 1, "database_pool_timeout_s": wait_s}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        pid = (await create_project(c, auth))["id"]
+        await create_asset(c, auth, pid, name="Mara", type="character")
+        url = f"/v1/projects/{pid}/assets"
+        assert (await c.get(url, headers=auth)).status_code == 200
+        held = [await app.state.engine.connect() for _ in range(1 + 5)]  # pool_size + max_overflow
+        try:
+            started = time.monotonic()
+            down = await c.get(url, headers=auth)
+            elapsed = time.monotonic() - started
+        finally:
+            for conn in held:
+                await conn.close()
+        assert down.status_code == 503, down.text
+        assert down.json()["error"]["code"] == "database_unavailable"
+        assert down.headers["retry-after"] == "2"
+        assert wait_s <= elapsed < 1.8 * wait_s, elapsed  # one wait for the pool, not two
+        assert (await c.get(url, headers=auth)).status_code == 200
 
 
 async def test_scene_list_answers_as_the_full_handler(
