@@ -38,6 +38,7 @@ except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the r
 
 from bench.common import (
     bench_settings,
+    count_statements,
     exclusive_run,
     exit_on_sigterm,
     percentile,
@@ -270,7 +271,7 @@ async def refresh_times(
 
 
 async def run(settings: Settings, scenes: int, requests: int, warmup: int) -> None:
-    from sqlalchemy import event, func, select
+    from sqlalchemy import func, select
 
     from services.api.app import create_app
     from shared.models import SceneAssetSuggestion
@@ -285,12 +286,7 @@ async def run(settings: Settings, scenes: int, requests: int, warmup: int) -> No
             transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=60
         ) as client,
     ):
-        counter = [0]
-
-        def count(*_: Any) -> None:
-            counter[0] += 1
-
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        counter = count_statements(app.state.engine)
         print(f"seeding a {scenes}-scene feature ...", flush=True)
         pid, aid, sid = await seed(client, app.state.sessions, auth, scenes)
         base = f"/v1/projects/{pid}"

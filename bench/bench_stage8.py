@@ -34,6 +34,7 @@ except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the r
 
 from bench.common import (
     bench_settings,
+    count_statements,
     exclusive_run,
     exit_on_sigterm,
     percentile,
@@ -161,7 +162,6 @@ async def measure(
 
 
 async def run(settings: Settings, sizes: list[int], requests: int, warmup: int) -> None:
-    from sqlalchemy import event
 
     from services.api.app import create_app
 
@@ -175,12 +175,7 @@ async def run(settings: Settings, sizes: list[int], requests: int, warmup: int) 
             transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=60
         ) as client,
     ):
-        counter = [0]
-
-        def count(*_: Any) -> None:
-            counter[0] += 1
-
-        event.listen(app.state.engine.sync_engine, "before_cursor_execute", count)
+        counter = count_statements(app.state.engine)
         for n in sizes:
             print(f"seeding {n} scenes x {ASSETS} assets ...", flush=True)
             pid, sid = await seed(client, app.state.sessions, auth, n)

@@ -472,3 +472,30 @@ async def scene_ids(client: Any, pid: str, auth: dict[str, str]) -> list[str]:
         ids += [x["id"] for x in page["items"]]
         if not page["items"] or len(ids) >= page["total"]:
             return ids
+
+
+def count_statements(engine: Any) -> list[int]:
+    """A one-cell counter of the statements run on ``engine`` (an AsyncEngine): SQLAlchemy's, and
+    those lean reads run on the driver connection (``shared/db_raw.py``), which asyncpg's query
+    logger reports. SQLAlchemy's own BEGIN/COMMIT reach that logger too and are not counted."""
+    from sqlalchemy import event
+
+    counter = [0]
+    watched: set[int] = set()
+
+    def count(*_: Any) -> None:
+        counter[0] += 1
+
+    def driver_query(record: Any) -> None:
+        if not record.query.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            counter[0] += 1
+
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is not None and id(driver) not in watched:
+            watched.add(id(driver))
+            driver.add_query_logger(driver_query)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    event.listen(engine.sync_engine, "checkout", checked_out)
+    return counter
