@@ -13,8 +13,7 @@ cleanup() {
   stopping=1
   trap - INT TERM EXIT
   echo "[dev] stopping..."
-  # The supervise loops' children (the worker processes) first, then the loops and the API.
-  for pid in "${pids[@]}"; do pkill -TERM -P "$pid" 2>/dev/null || true; done
+  # The API, and the supervise loops, which stop their worker (see supervise).
   kill -TERM "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
@@ -22,10 +21,17 @@ trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
 # Keep a process running: one crashed worker must not take the API and the other worker down.
+# The loop runs in a subshell: a TERM sent to it directly (``pkill -f scripts/dev.sh`` reaches every
+# copy of this script at once) must stop its worker too, not leave it running without a parent.
 supervise() {
   local name=$1; shift
+  local child=""
+  trap '[[ -n $child ]] && kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 0' INT TERM
   while [[ $stopping -eq 0 ]]; do
-    "$@" || true
+    "$@" &
+    child=$!
+    wait "$child" || true
+    child=""
     [[ $stopping -eq 0 ]] || break
     echo "[dev] $name exited; restarting in 2 s"
     sleep 2
