@@ -33,7 +33,7 @@ from shared.models import (
 )
 from shared.stage8 import repository as repo
 
-# Written inline: a ``RawQuery`` binds only the parameters it is given.
+# The metadata key as a constant in the SQL (it never changes), not one more bound parameter.
 _PRIORITY: ColumnClause[str] = literal_column("'priority'")
 
 

@@ -208,7 +208,8 @@ async def latest_earlier(
     return {asset_id: (number, attempt) for asset_id, number, attempt in rows}
 
 
-# LIMIT 1 written inline: a ``RawQuery`` (shared/db_raw.py) binds only the parameters it is given.
+# LIMIT 1 as a constant in the SQL, not a bound parameter: the statement runs prepared, and a
+# generic plan of a prepared statement does not know the limit is 1.
 _ONE: ColumnClause[int] = literal_column("1")
 
 
