@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -103,6 +104,21 @@ async def _seed(
     return Seed(pid=pid, aid=asset["id"], bare=bare["id"], other_pid=other_pid, empty_pid=empty_pid)
 
 
+Callers = dict[str, dict[str, str]]
+
+
+@pytest.fixture
+async def seeded(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[Seed, Callers]:
+    """The seeded projects, and every kind of caller (``someone else`` owns the other project)."""
+    who = callers(settings, auth)
+    return await _seed(client, auth, who["someone else"], sessions), who
+
+
 def _lean_routes(client: httpx.AsyncClient) -> list[APIRoute]:
     app = client._transport.app  # type: ignore[attr-defined]
     return [
@@ -138,14 +154,9 @@ async def test_fastapi_routes_lean_paths_to_the_same_route(client: httpx.AsyncCl
 
 
 async def test_carousel_answers_as_the_full_handler(
-    client: httpx.AsyncClient,
-    full_client: httpx.AsyncClient,
-    auth: dict[str, str],
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient, full_client: httpx.AsyncClient, seeded: tuple[Seed, Callers]
 ) -> None:
-    who = callers(settings, auth)
-    seed = await _seed(client, auth, who["someone else"], sessions)
+    seed, who = seeded
     nobody = uuid.uuid4()
     urls = [
         f"/v1/projects/{seed.pid}/assets/{seed.aid}/attempts",
@@ -171,12 +182,11 @@ async def test_carousel_answers_as_the_full_handler(
 async def test_asset_list_answers_as_the_full_handler(
     client: httpx.AsyncClient,
     full_client: httpx.AsyncClient,
+    seeded: tuple[Seed, Callers],
     auth: dict[str, str],
     settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    who = callers(settings, auth)
-    seed = await _seed(client, auth, who["someone else"], sessions)
+    seed, who = seeded
     base = f"/v1/projects/{seed.pid}/assets"
     queries = [
         "",
@@ -263,12 +273,11 @@ async def test_a_lean_read_with_the_pool_exhausted_answers_503_after_one_wait(
 async def test_scene_list_answers_as_the_full_handler(
     client: httpx.AsyncClient,
     full_client: httpx.AsyncClient,
+    seeded: tuple[Seed, Callers],
     auth: dict[str, str],
     settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    who = callers(settings, auth)
-    seed = await _seed(client, auth, who["someone else"], sessions)
+    seed, who = seeded
     base = f"/v1/projects/{seed.pid}/scenes"
     first = (await client.get(base, headers=auth)).json()
     assert first["total"] == 3, first
