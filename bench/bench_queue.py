@@ -65,6 +65,7 @@ from bench.common import (
     percentile,
     prepare_database,
     print_table,
+    redis_pid,
     settings_env,
     start_arq_worker,
     start_server,
@@ -175,6 +176,8 @@ class Outcome:
             f"{self.cpu['worker_cpu_s'] * 1000 / n:.2f}",
             f"{self.cpu['api_cpu_s'] * 1000 / n:.2f}" if "api_cpu_s" in self.cpu else None,
             f"{self.cpu['postgres_cpu_s'] * 1000 / n:.2f}",
+            f"{self.cpu['redis_cpu_s'] * 1000 / n:.2f}",
+            f"{self.cpu['client_cpu_s'] * 1000 / n:.2f}",
             self.cpu["other_pct"],
         ]
 
@@ -191,6 +194,8 @@ HEADERS = [
     "worker ms/job",
     "api ms/job",
     "pg ms/job",
+    "redis ms/job",
+    "client ms/job",
     "other %",
 ]
 
@@ -208,6 +213,7 @@ async def full_path(
     from shared.models import TERMINAL_STATUSES, Job
 
     await wait_arq_ready(settings.redis_url, arq_health_key(worker_options(settings)), worker)
+    redis = await redis_pid(settings)
     engine = create_engine(settings, pool_size=2)
     headers = {"Authorization": f"Bearer {make_token(settings, sub=uuid.uuid4())}"}
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
@@ -255,7 +261,9 @@ async def full_path(
     try:
         await finished(await submit_burst(WARMUP_JOBS, args.concurrency, ping))
         for mode, submit in _modes(args, ping):
-            meter = CpuMeter({"api": api.pid, "worker": worker.pid, "client": os.getpid()})
+            meter = CpuMeter(
+                {"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()}
+            )
             meter.start()
             t0 = time.perf_counter()
             ids = await submit()
@@ -288,6 +296,7 @@ async def raw_arq(
     settings: Settings, worker: Child, queue: str, poll: float, args: argparse.Namespace
 ) -> list[Outcome]:
     await wait_arq_ready(settings.redis_url, arq_health_key(raw_worker_options(settings, queue)), worker)
+    redis = await redis_pid(settings)
     pool: ArqRedis = await create_pool(
         redis_settings(settings),
         job_serializer=serialize,
@@ -322,7 +331,7 @@ async def raw_arq(
     try:
         await finished(await submit_burst(WARMUP_JOBS, args.concurrency, enqueue))
         for mode, submit in _modes(args, enqueue):
-            meter = CpuMeter({"worker": worker.pid, "client": os.getpid()})
+            meter = CpuMeter({"worker": worker.pid, "redis": redis, "client": os.getpid()})
             meter.start()
             t0 = time.perf_counter()
             ids = await submit()
@@ -433,8 +442,9 @@ def main() -> None:
     print(
         "\nsubmit/s: how fast the client got its submissions accepted (POST /v1/jobs/ping or enqueue_job).\n"
         "jobs/s: jobs / (last finish - first submission). enq->start: submission to the worker starting\n"
-        "the job. ms/job: CPU per job of the worker, the API and PostgreSQL during the run. other %:\n"
-        "CPU of everything else on the machine (not this client), in percent of one core."
+        "the job. ms/job: CPU per job of the worker, the API, PostgreSQL, Redis and this client (the\n"
+        "submitting side: httpx for the full path, arq's enqueue_job for raw arq) during the run.\n"
+        "other %: CPU of everything else on the machine, in percent of one core."
     )
 
 
