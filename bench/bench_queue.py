@@ -3,7 +3,8 @@
     python -m bench.bench_queue [--jobs 500] [--concurrency 16] [--paced-jobs 200] [--rate 25]
 
 Full path: the real API (uvicorn) and the real extractor worker (``python -m
-services.extractor``). The client POSTs /v1/jobs/ping: the API writes the
+services.extractor``). The client (aiohttp, cheap enough not to starve the server on shared cores)
+POSTs /v1/jobs/ping: the API writes the
 job row, commits, enqueues to arq with ``_job_id`` = row id and stamps ``enqueued_at``; the worker
 claims the row (guarded UPDATE), runs the no-op handler and writes ``succeeded`` in its own
 transaction. Latency is ``started_at - created_at`` from the rows: ``created_at`` is PostgreSQL's
@@ -42,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from arq.connections import ArqRedis, create_pool
 from arq.constants import result_key_prefix
 from arq.jobs import Job as ArqJob
@@ -70,6 +71,7 @@ from bench.common import (
     start_arq_worker,
     start_server,
     start_worker,
+    try_uvloop,
     wait_arq_ready,
 )
 from services.extractor.worker import worker_options
@@ -216,15 +218,18 @@ async def full_path(
     redis = await redis_pid(settings)
     engine = create_engine(settings, pool_size=2)
     headers = {"Authorization": f"Bearer {make_token(settings, sub=uuid.uuid4())}"}
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    client = httpx.AsyncClient(
-        base_url=api.base_url, headers=headers, limits=limits, timeout=30.0, trust_env=False
+    # aiohttp, not httpx: see pyproject.toml (the load generator must not eat the cores it measures).
+    client = aiohttp.ClientSession(
+        api.base_url,
+        headers=headers,
+        connector=aiohttp.TCPConnector(limit=args.concurrency),
+        timeout=aiohttp.ClientTimeout(total=30.0),
     )
 
     async def ping() -> str:
-        r = await client.post("/v1/jobs/ping")
-        r.raise_for_status()
-        job_id: str = r.json()["job"]["id"]
+        async with client.post("/v1/jobs/ping") as r:
+            r.raise_for_status()
+            job_id: str = (await r.json())["job"]["id"]
         return job_id
 
     async def finished(ids: list[str]) -> list[Timing]:
@@ -261,9 +266,7 @@ async def full_path(
     try:
         await finished(await submit_burst(WARMUP_JOBS, args.concurrency, ping))
         for mode, submit in _modes(args, ping):
-            meter = CpuMeter(
-                {"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()}
-            )
+            meter = CpuMeter({"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()})
             meter.start()
             t0 = time.perf_counter()
             ids = await submit()
@@ -271,7 +274,7 @@ async def full_path(
             timings = await finished(ids)
             outcomes.append(Outcome("full path", mode, timings, submit_s, meter.stop()))
     finally:
-        await client.aclose()
+        await client.close()
         await engine.dispose()
     return outcomes
 
@@ -373,6 +376,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     exit_on_sigterm()
+    try_uvloop()  # the submitting client's loop, for both paths
 
     with exclusive_run(), tempfile.TemporaryDirectory(prefix="bench-queue-") as tmp_dir:
         tmp = Path(tmp_dir)
@@ -443,7 +447,7 @@ def main() -> None:
         "\nsubmit/s: how fast the client got its submissions accepted (POST /v1/jobs/ping or enqueue_job).\n"
         "jobs/s: jobs / (last finish - first submission). enq->start: submission to the worker starting\n"
         "the job. ms/job: CPU per job of the worker, the API, PostgreSQL, Redis and this client (the\n"
-        "submitting side: httpx for the full path, arq's enqueue_job for raw arq) during the run.\n"
+        "submitting side: aiohttp for the full path, arq's enqueue_job for raw arq) during the run.\n"
         "other %: CPU of everything else on the machine, in percent of one core."
     )
 
