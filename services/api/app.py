@@ -53,9 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.arq = arq_client(settings)
         # Jobs a request creates are pushed to Redis once its transaction commits (the outbox).
-        app.state.sessions = create_sessionmaker(
-            engine, outbox=Outbox(app.state.arq, create_sessionmaker(engine))
-        )
+        app.state.outbox = Outbox(app.state.arq, create_sessionmaker(engine))
+        app.state.sessions = create_sessionmaker(engine, outbox=app.state.outbox)
         app.state.storage = build_storage(settings)
         log.info("api.startup.succeeded", environment=settings.environment)
         try:

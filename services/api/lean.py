@@ -1,11 +1,12 @@
-"""A lean path for the reads a page polls, beside FastAPI's full handling of the same route.
+"""A lean path for the reads a page polls (and for the job pipeline's probe), beside FastAPI's full
+handling of the same route.
 
 A polled read (a carousel, a scene's assets, a timeline) returns a few rows, and most of its CPU
 was the machinery around them: FastAPI's routing and its resolution of half a dozen dependencies
 (bearer, user, session, ownership, settings, storage, the app-wide NUL check), the session's
 transaction, and SQLAlchemy's per-statement cost (``bench/bench_api.py`` has the profile).
 
-A GET route that carries a ``@lean(fn)`` decorator is first offered to ``fn`` by ``LeanLane``, the
+A route that carries a ``@lean(fn)`` decorator is first offered to ``fn`` by ``LeanLane``, the
 innermost middleware, with what it needs read straight off the request (``LeanRead``). ``fn``
 answers the common case, a valid caller asking for something that exists, with statements on the
 driver connection (``shared/db_raw.py``) that check the ownership too.
@@ -15,7 +16,9 @@ malformed id or query parameter, a project or asset that is not found, a read th
 write. Errors therefore come from exactly one place, with the same codes, shapes and messages as
 before, and the declared endpoint still documents the route in OpenAPI. A lean function must
 answer exactly what the full handler would (``tests/support/lean.py`` compares the bytes for every
-lean route), and only read. ``FILMASSETS_LEAN_READS=false`` turns every lean path off.
+lean route), and only read, with one exception: ``POST /v1/jobs/ping`` without a body, whose only
+write is the job row (one statement, then the outbox push: ``shared.jobs.service.insert_job_alone``).
+``FILMASSETS_LEAN_READS=false`` turns every lean path off.
 """
 
 from __future__ import annotations
@@ -110,7 +113,8 @@ _ATTR = "__lean_read__"
 
 
 def lean(fast: LeanFn) -> Callable[[_Endpoint], _Endpoint]:
-    """Put under the route decorator of a GET route: ``fast`` answers its common case."""
+    """Put under the route decorator of a GET route (or the ping's POST): ``fast`` answers its common
+    case."""
 
     def attach(endpoint: _Endpoint) -> _Endpoint:
         setattr(endpoint, _ATTR, fast)
@@ -132,8 +136,12 @@ def _bearer(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+# The methods of lean routes: every other request goes straight on.
+_METHODS = frozenset({"GET", "POST"})
+
+
 class LeanLane:
-    """ASGI middleware, innermost: GET requests on a route with a ``@lean`` function are answered by
+    """ASGI middleware, innermost: requests on a route with a ``@lean`` function are answered by
     it before FastAPI's routing runs; every other request, and every one the function hands over
     (``Fallback``, or any error), goes on to the app unchanged.
 
@@ -154,7 +162,7 @@ class LeanLane:
         for ctx in iter_route_contexts(scope["app"].router.routes):
             fast = lean_of(ctx.endpoint)
             route = ctx.original_route
-            if fast is not None and isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+            if fast is not None and isinstance(route, APIRoute) and route.methods:
                 lanes.append(
                     _Lane(
                         route=route,
@@ -167,14 +175,16 @@ class LeanLane:
         return lanes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or scope.get("root_path"):
+        if scope["type"] != "http" or scope["method"] not in _METHODS or scope.get("root_path"):
             await self.app(scope, receive, send)
             return
         lanes = self._lanes
         if lanes is None:
             lanes = self._lanes = self._build(scope)
-        path = scope["path"]
+        path, method = scope["path"], scope["method"]
         for lane in lanes:
+            if method not in lane.route.methods:
+                continue
             match = lane.route.path_regex.match(path)
             if match is None:
                 continue
@@ -235,7 +245,7 @@ def _lean_read(request: Request) -> LeanRead | None:
     # The app-wide NUL check reads this header on every method; the full handler keeps that rule.
     if not request.app.state.settings.lean_reads:
         return None
-    if request.method != "GET" or "idempotency-key" in request.headers:
+    if "idempotency-key" in request.headers:
         return None
     # The app-wide NUL check refuses a NUL in any value of a declared parameter, repeated ones
     # included, where a lean function reads the last value only.

@@ -4,27 +4,68 @@ enqueue happens after its commit (see queue.py). Routes start jobs through ``Job
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import structlog
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
 from shared.db import after_commit
+from shared.db_raw import RawQuery
 from shared.errors import NotFound
 from shared.jobs import events
 from shared.jobs.kinds import ACTIVE_STATUSES, TERMINAL_STATUSES
-from shared.jobs.queue import schedule_enqueue
+from shared.jobs.queue import Outbox, Pending, schedule_enqueue
 from shared.jobs.registry import JobKind
 from shared.jobs.schemas import JobCost, JobError, JobOut
 from shared.models import Job
 
 log = structlog.get_logger()
+
+
+def new_job(
+    *,
+    settings: Settings,
+    kind: JobKind[Any, Any],
+    owner_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    payload: BaseModel,
+    request_id: str | None = None,
+    batch_id: uuid.UUID | None = None,
+) -> Job:
+    """A queued job row, not yet written: the one definition of a new job, whether a session
+    writes it (``create_job``) or a single statement does (``insert_job_alone``). Every column the
+    model would default is given, so both write the same row."""
+    if not isinstance(payload, kind.payload):
+        raise TypeError(f"{kind.name} takes {kind.payload.__name__}, not {type(payload).__name__}")
+    return Job(
+        id=uuid.uuid4(),
+        kind=kind.name,
+        queue=kind.queue(settings),
+        owner_id=owner_id,
+        project_id=project_id,
+        batch_id=batch_id,
+        status="queued",
+        progress=0.0,
+        payload=payload.model_dump(mode="json"),
+        tries=0,
+        max_tries=settings.job_max_tries,
+        request_id=request_id,
+        input_tokens=0,
+        output_tokens=0,
+        cache_write_tokens=0,
+        cache_read_tokens=0,
+        cost_usd=Decimal(0),
+        # Handed to the outbox now; the relay re-pushes it if Redis turns out not to hold it.
+        enqueued_at=datetime.now(UTC),
+    )
 
 
 async def create_job(
@@ -39,27 +80,62 @@ async def create_job(
     batch_id: uuid.UUID | None = None,
 ) -> Job:
     """Insert a queued job in the current transaction; it is enqueued after commit."""
-    if not isinstance(payload, kind.payload):
-        raise TypeError(f"{kind.name} takes {kind.payload.__name__}, not {type(payload).__name__}")
-    job = Job(
-        id=uuid.uuid4(),
-        kind=kind.name,
-        queue=kind.queue(settings),
+    job = new_job(
+        settings=settings,
+        kind=kind,
         owner_id=owner_id,
         project_id=project_id,
-        batch_id=batch_id,
-        status="queued",
-        progress=0.0,
-        payload=payload.model_dump(mode="json"),
-        max_tries=settings.job_max_tries,
+        payload=payload,
         request_id=request_id,
-        # Handed to the outbox now; the relay re-pushes it if Redis turns out not to hold it.
-        enqueued_at=datetime.now(UTC),
+        batch_id=batch_id,
     )
     session.add(job)
     await session.flush()
     schedule_enqueue(session, job)
     log.info("job.create.succeeded", job_id=str(job.id), kind=kind.name)
+    return job
+
+
+_NEW_JOB_COLUMNS = (
+    "id",
+    "kind",
+    "queue",
+    "owner_id",
+    "project_id",
+    "batch_id",
+    "status",
+    "progress",
+    "payload",
+    "tries",
+    "max_tries",
+    "request_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_write_tokens",
+    "cache_read_tokens",
+    "cost_usd",
+    "enqueued_at",
+)
+_job_columns = Job.__table__.c
+_INSERT_NEW_JOB = RawQuery.of(
+    insert(Job)
+    .values({name: bindparam(name, type_=_job_columns[name].type) for name in _NEW_JOB_COLUMNS})
+    .returning(Job.created_at, Job.updated_at)
+)
+
+
+async def insert_job_alone(conn: Any, outbox: Outbox, job: Job) -> Job:
+    """Write ``job`` (from ``new_job``) as one statement on the driver connection ``conn``, outside
+    any transaction, then push it: for a request whose only write is the job row, where BEGIN and
+    COMMIT around it would be two more round trips. The row is the outbox all the same: committed
+    before the push, re-pushed by the relay if the push fails."""
+    params = {name: getattr(job, name) for name in _NEW_JOB_COLUMNS}
+    # jsonb travels as text on the driver connection, encoded as SQLAlchemy's JSON type does.
+    params["payload"] = json.dumps(job.payload)
+    row = (await _INSERT_NEW_JOB.fetch(conn, **params))[0]
+    job.created_at, job.updated_at = row[0], row[1]
+    log.info("job.create.succeeded", job_id=str(job.id), kind=job.kind)
+    await outbox.push([Pending(job.id, job.kind, job.queue, job.project_id)])
     return job
 
 
