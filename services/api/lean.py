@@ -166,6 +166,7 @@ class LeanLane:
                 lanes.append(
                     _Lane(
                         route=route,
+                        methods=frozenset(route.methods),
                         fast=fast,
                         answered=LEAN_READS.labels(route.path, "answered"),
                         handed_over=LEAN_READS.labels(route.path, "fallback"),
@@ -183,7 +184,7 @@ class LeanLane:
             lanes = self._lanes = self._build(scope)
         path, method = scope["path"], scope["method"]
         for lane in lanes:
-            if method not in lane.route.methods:
+            if method not in lane.methods:
                 continue
             match = lane.route.path_regex.match(path)
             if match is None:
@@ -199,6 +200,7 @@ class LeanLane:
 @dataclass(frozen=True, slots=True)
 class _Lane:
     route: APIRoute
+    methods: frozenset[str]
     fast: LeanFn
     # Counters bound to the route once (labels() per request costs more than inc()).
     answered: Any
