@@ -4,8 +4,11 @@
 
 Full path: the real API (uvicorn) and the real extractor worker (``python -m
 services.extractor``). The client (aiohttp, cheap enough not to starve the server on shared cores)
-POSTs /v1/jobs/ping: the API writes the
-job row, commits, enqueues to arq with ``_job_id`` = row id and stamps ``enqueued_at``; the worker
+POSTs /v1/jobs/ping without a body: the API writes the job row (``enqueued_at`` stamped), commits,
+and pushes it to arq with ``_job_id`` = row id (the outbox). It runs twice: as deployed (the ping
+answered by the API's lean lane: one INSERT on the driver connection, then the push), and with lean
+paths off ("full, FastAPI": FastAPI's handler, dependencies, session and ORM flush, the way every
+route that starts domain work goes; burst only). The worker
 claims the row (guarded UPDATE), runs the no-op handler and writes ``succeeded`` in its own
 transaction. Latency is ``started_at - created_at`` from the rows: ``created_at`` is PostgreSQL's
 ``now()`` when the API's transaction began, ``started_at`` the worker's clock at the claim (one
@@ -83,6 +86,8 @@ from shared.jobs.worker import PROFILE_ENV, settings_class
 RAW_QUEUE_ENV = "FILMASSETS_BENCH_RAW_QUEUE"
 RAW_POLL_ENV = "FILMASSETS_BENCH_RAW_POLL"
 RAW_FUNCTION = "raw_noop"
+FULL = "full path"
+FULL_FASTAPI = "full, FastAPI"
 WARMUP_JOBS = 20
 
 
@@ -206,7 +211,7 @@ HEADERS = [
 
 
 async def full_path(
-    settings: Settings, api: Server, worker: Child, args: argparse.Namespace
+    settings: Settings, api: Server, worker: Child, args: argparse.Namespace, *, name: str, paced: bool
 ) -> list[Outcome]:
     from sqlalchemy import func as sql_func
     from sqlalchemy import select
@@ -265,14 +270,14 @@ async def full_path(
     outcomes: list[Outcome] = []
     try:
         await finished(await submit_burst(WARMUP_JOBS, args.concurrency, ping))
-        for mode, submit in _modes(args, ping):
+        for mode, submit in _modes(args, ping)[: 2 if paced else 1]:
             meter = CpuMeter({"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()})
             meter.start()
             t0 = time.perf_counter()
             ids = await submit()
             submit_s = time.perf_counter() - t0
             timings = await finished(ids)
-            outcomes.append(Outcome("full path", mode, timings, submit_s, meter.stop()))
+            outcomes.append(Outcome(name, mode, timings, submit_s, meter.stop()))
     finally:
         await client.close()
         await engine.dispose()
@@ -397,17 +402,23 @@ def main() -> None:
             "API, worker, PostgreSQL and Redis"
         )
 
-        children: list[Child] = []
-        try:
-            profile = args.profile.resolve() / "api.prof" if args.profile else None
-            api = start_server("api", "services.api.main:app", env, tmp, profile=profile)
-            children.append(api)
-            worker = start_worker("extractor", "services.extractor", full_env, tmp)
-            children.append(worker)
-            outcomes = asyncio.run(_bounded(full_path(settings, api, worker, args), args.phase_timeout))
-        finally:
-            for child in children:
-                child.stop()
+        outcomes: list[Outcome] = []
+        # The probe as a monitor sends it (no body: the lean lane), then the same burst through
+        # FastAPI's full handler, which every route that starts domain work takes.
+        for name, lean, paced in ((FULL, "true", True), (FULL_FASTAPI, "false", False)):
+            children: list[Child] = []
+            try:
+                profile = args.profile.resolve() / f"api-{lean}.prof" if args.profile else None
+                api_env = {**env, "FILMASSETS_LEAN_READS": lean}
+                api = start_server("api", "services.api.main:app", api_env, tmp, profile=profile)
+                children.append(api)
+                worker = start_worker("extractor", "services.extractor", full_env, tmp)
+                children.append(worker)
+                run = full_path(settings, api, worker, args, name=name, paced=paced)
+                outcomes += asyncio.run(_bounded(run, args.phase_timeout))
+            finally:
+                for child in children:
+                    child.stop()
 
         polls = sorted({args.raw_poll, float(options["poll_delay"])})
         for poll in polls:
@@ -428,9 +439,10 @@ def main() -> None:
     by = {(o.path, o.mode.split()[0]): o.row() for o in outcomes}
     print()
     print_table(
-        ["ratio full / raw", "raw poll", "jobs/s", "p50", "p99"],
+        ["ratio to raw arq", "mode", "raw poll", "jobs/s", "p50", "p99"],
         [
             [
+                path,
                 mode,
                 f"{poll:g} s" + (" (ours)" if poll == options["poll_delay"] else " (tuned)"),
                 # paced jobs/s is the offered rate for both paths: no ratio to read there
@@ -438,13 +450,16 @@ def main() -> None:
                 f"{_f(full[6]) / _f(raw_row[6]):.2f}x",
                 f"{_f(full[7]) / _f(raw_row[7]):.2f}x",
             ]
-            for mode in ("burst", "paced")
+            for path, mode in ((FULL, "burst"), (FULL_FASTAPI, "burst"), (FULL, "paced"))
             for poll in polls
-            for full, raw_row in [(by[("full path", mode)], by[(f"raw arq p{poll:g}", mode)])]
+            for full, raw_row in [(by[(path, mode)], by[(f"raw arq p{poll:g}", mode)])]
         ],
     )
     print(
-        "\nsubmit/s: how fast the client got its submissions accepted (POST /v1/jobs/ping or enqueue_job).\n"
+        f"\n{FULL}: POST /v1/jobs/ping without a body, as a monitor sends it: the API's lean lane (one\n"
+        f"INSERT, then the outbox push). {FULL_FASTAPI}: the same burst with lean paths off, through\n"
+        "FastAPI's handler, its dependencies and a session, as every route that starts domain work.\n"
+        "submit/s: how fast the client got its submissions accepted (POST /v1/jobs/ping or enqueue_job).\n"
         "jobs/s: jobs / (last finish - first submission). enq->start: submission to the worker starting\n"
         "the job. ms/job: CPU per job of the worker, the API, PostgreSQL, Redis and this client (the\n"
         "submitting side: aiohttp for the full path, arq's enqueue_job for raw arq) during the run.\n"

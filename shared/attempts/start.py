@@ -249,11 +249,13 @@ async def generate_all(
     batch = await create_batch(
         jobs.session, kind="generate-all", owner_id=jobs.owner_id, project_id=project.id
     )
-    for asset in assets:
-        job = await jobs.start(
-            image_generate, project=project, payload=GeneratePayload(asset_id=asset.id), batch=batch
-        )
-        out.jobs.append(job_out(job))
+    started = await jobs.start_many(
+        image_generate,
+        project=project,
+        payloads=[GeneratePayload(asset_id=asset.id) for asset in assets],
+        batch=batch,
+    )
+    out.jobs = [job_out(job) for job in started]
     return out, batch
 
 

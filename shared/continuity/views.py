@@ -63,12 +63,12 @@ async def generate_views(jobs: JobStarter, *, project: Project, asset_id: uuid.U
         if missing
         else None
     )
-    started = [
-        await jobs.start(
-            image_generate, project=project, payload=GeneratePayload(asset_id=asset.id, view=v), batch=batch
-        )
-        for v in missing
-    ]
+    started = await jobs.start_many(
+        image_generate,
+        project=project,
+        payloads=[GeneratePayload(asset_id=asset.id, view=v) for v in missing],
+        batch=batch,
+    )
     # Nothing new started but views are still being drawn (a reload, a retry): answer the batch
     # already drawing them, so the client can follow it.
     in_flight = next((b for b in busy.values() if b is not None), None)

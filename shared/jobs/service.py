@@ -41,7 +41,7 @@ def new_job(
     batch_id: uuid.UUID | None = None,
 ) -> Job:
     """A queued job row, not yet written: the one definition of a new job, whether a session
-    writes it (``create_job``) or a single statement does (``insert_job_alone``). Every column the
+    writes it (``create_jobs``) or a single statement does (``insert_job_alone``). Every column the
     model would default is given, so both write the same row."""
     if not isinstance(payload, kind.payload):
         raise TypeError(f"{kind.name} takes {kind.payload.__name__}, not {type(payload).__name__}")
@@ -68,32 +68,15 @@ def new_job(
     )
 
 
-async def create_job(
-    session: AsyncSession,
-    *,
-    settings: Settings,
-    kind: JobKind[Any, Any],
-    owner_id: uuid.UUID,
-    project_id: uuid.UUID | None,
-    payload: BaseModel,
-    request_id: str | None = None,
-    batch_id: uuid.UUID | None = None,
-) -> Job:
-    """Insert a queued job in the current transaction; it is enqueued after commit."""
-    job = new_job(
-        settings=settings,
-        kind=kind,
-        owner_id=owner_id,
-        project_id=project_id,
-        payload=payload,
-        request_id=request_id,
-        batch_id=batch_id,
-    )
-    session.add(job)
+async def create_jobs(session: AsyncSession, jobs: list[Job]) -> list[Job]:
+    """Insert queued jobs (from ``new_job``) in the current transaction, in one statement however
+    many there are (a bulk action's hundreds); they are enqueued after commit, in one round trip."""
+    session.add_all(jobs)
     await session.flush()
-    schedule_enqueue(session, job)
-    log.info("job.create.succeeded", job_id=str(job.id), kind=kind.name)
-    return job
+    for job in jobs:
+        schedule_enqueue(session, job)
+        log.info("job.create.succeeded", job_id=str(job.id), kind=job.kind)
+    return jobs
 
 
 _NEW_JOB_COLUMNS = (

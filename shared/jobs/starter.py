@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
 from shared.jobs.registry import JobKind
-from shared.jobs.service import create_job
+from shared.jobs.service import create_jobs, new_job
 from shared.models import Job, Project
 from shared.models.job import Batch
 
@@ -41,15 +41,24 @@ class JobStarter:
     ) -> Job:
         """A queued job row in this transaction, pushed to its queue after commit (in ``batch``
         when it is one of several started together, see batches.py)."""
-        job = await create_job(
-            self.session,
-            settings=self.settings,
-            kind=kind,
-            owner_id=self.owner_id,
-            project_id=project.id if project is not None else None,
-            payload=payload,
-            request_id=self.request_id,
-            batch_id=batch.id if batch is not None else None,
-        )
-        self.started.append(job)
-        return job
+        return (await self.start_many(kind, project=project, payloads=[payload], batch=batch))[0]
+
+    async def start_many(
+        self, kind: JobKind[P, Any], *, project: Project | None, payloads: list[P], batch: Batch | None = None
+    ) -> list[Job]:
+        """``start`` for each payload, written in one statement: a bulk action's jobs."""
+        jobs = [
+            new_job(
+                settings=self.settings,
+                kind=kind,
+                owner_id=self.owner_id,
+                project_id=project.id if project is not None else None,
+                payload=payload,
+                request_id=self.request_id,
+                batch_id=batch.id if batch is not None else None,
+            )
+            for payload in payloads
+        ]
+        await create_jobs(self.session, jobs)
+        self.started += jobs
+        return jobs
