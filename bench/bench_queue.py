@@ -58,6 +58,7 @@ except ModuleNotFoundError:  # run as a script: bench/ is sys.path[0], not the r
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (
+    Cell,
     Child,
     CpuMeter,
     Server,
@@ -354,6 +355,44 @@ async def raw_arq(
 # --- the run
 
 
+# --- a bulk action's jobs (generate-all): one transaction, one statement or one per job
+
+
+async def bulk_start(settings: Settings, count: int, rounds: int = 5) -> list[list[Cell]]:
+    """CPU of this process to write ``count`` queued jobs in one transaction, the way a bulk action
+    does (``JobStarter.start_many``: one INSERT) and one ``start`` per job (one flush each), best
+    of ``rounds``; rolled back, so nothing is pushed. Logging is off: it is the same either way."""
+    import logging
+
+    from shared.db import create_engine, create_sessionmaker
+    from shared.jobs.starter import JobStarter
+    from shared.jobs.tasks import NoopPayload, noop
+
+    logging.disable(logging.INFO)
+    engine = create_engine(settings, pool_size=1)
+    sessions = create_sessionmaker(engine)
+    best: dict[str, tuple[float, float]] = {}
+    try:
+        for _ in range(rounds):
+            for how in ("start_many", "start per job"):
+                async with sessions() as session:
+                    jobs = JobStarter(session, settings=settings, owner_id=uuid.uuid4())
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    if how == "start_many":
+                        payloads = [NoopPayload() for _ in range(count)]
+                        await jobs.start_many(noop, project=None, payloads=payloads)
+                    else:
+                        for _ in range(count):
+                            await jobs.start(noop, project=None, payload=NoopPayload())
+                    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                    await session.rollback()
+                best[how] = min(best.get(how, (cpu, wall)), (cpu, wall))
+    finally:
+        await engine.dispose()
+        logging.disable(logging.NOTSET)
+    return [[how, count, cpu * 1000, wall * 1000] for how, (cpu, wall) in best.items()]
+
+
 async def _prepare(settings: Settings) -> None:
     await prepare_database(settings)
     await flush_redis(settings)
@@ -372,6 +411,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="paced submissions per second (25)")
     parser.add_argument("--wait-s", type=float, default=60.0, help="max wait for jobs to finish (60)")
     parser.add_argument("--phase-timeout", type=float, default=180.0, help="hard limit per path (180)")
+    parser.add_argument("--bulk", type=int, default=300, help="jobs of the bulk start (300)")
     parser.add_argument("--raw-poll", type=float, default=0.1, help="raw arq's tuned poll delay, s (0.1)")
     parser.add_argument(
         "--profile",
@@ -433,6 +473,7 @@ def main() -> None:
             finally:
                 for child in children:
                     child.stop()
+        bulk = asyncio.run(bulk_start(settings, args.bulk))
 
     print()
     print_table(HEADERS, [o.row() for o in outcomes])
@@ -464,6 +505,12 @@ def main() -> None:
         "the job. ms/job: CPU per job of the worker, the API, PostgreSQL, Redis and this client (the\n"
         "submitting side: aiohttp for the full path, arq's enqueue_job for raw arq) during the run.\n"
         "other %: CPU of everything else on the machine, in percent of one core."
+    )
+    print()
+    print_table(["bulk start (one transaction)", "jobs", "CPU ms", "wall ms"], bulk)
+    print(
+        "start_many: how generate-all and generate-views write their jobs (one INSERT); start per job:\n"
+        "one flush per job, as they did before. CPU of this process, best of 5, rolled back."
     )
 
 
