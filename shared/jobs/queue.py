@@ -92,12 +92,17 @@ class Outbox:
         trip. The rows were written with ``enqueued_at`` already set: the relay checks such rows
         against Redis (their arq job must exist) instead of this process stamping each one after
         the push, a transaction saved per request."""
+        jobs = [(p.id, p.kind, p.queue) for p in pending]
+        queued = [p.queued_event() for p in pending if p.project_id]
         try:
-            async with asyncio.timeout(3), self.pool.pipeline(transaction=False) as pipe:
-                add_jobs(pipe, self.pool, [(p.id, p.kind, p.queue) for p in pending])
-                add_wake(pipe, {p.queue for p in pending})
-                events.add_jobs(pipe, [p.queued_event() for p in pending if p.project_id])
-                await pipe.execute()
+            async with asyncio.timeout(3):
+                if not queued:  # no project to tell (the ping): one command, no pipeline around it
+                    await add_jobs(self.pool, self.pool, jobs, wake=True)
+                    return
+                async with self.pool.pipeline(transaction=False) as pipe:
+                    add_jobs(pipe, self.pool, jobs, wake=True)
+                    events.add_jobs(pipe, queued)
+                    await pipe.execute()
             return
         except Exception as exc:
             log.warning("job.enqueue.deferred", job_ids=[str(p.id) for p in pending], error=repr(exc))
@@ -128,37 +133,45 @@ def schedule_enqueue(session: AsyncSession, job: Job) -> None:
 
 # What ``ArqRedis.enqueue_job`` does for a job without deferral, for many jobs in one call: a job
 # whose arq job or result is still held is left alone (arq ignores a duplicate id); ``again`` first
-# drops a result arq may keep of an earlier delivery. KEYS: per job its job key, result key and
-# queue; ARGV: expiry (ms), again (0/1), then per job its id, score (enqueue time, ms) and data.
+# drops a result arq may keep of an earlier delivery. Then it wakes idle workers of the queues (see
+# ``wake_key``), in the same command. KEYS: per job its job key, result key and queue, then the wake
+# lists; ARGV: expiry (ms), again (0/1), the number of jobs, then per job its id, score (enqueue
+# time, ms) and data.
 _ENQUEUE = """
-local ttl, again = ARGV[1], ARGV[2] == '1'
-for i = 0, #KEYS / 3 - 1 do
+local ttl, again, jobs = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3])
+for i = 0, jobs - 1 do
   local job, result, queue = KEYS[3 * i + 1], KEYS[3 * i + 2], KEYS[3 * i + 3]
   if again then redis.call('DEL', result) end
   if redis.call('EXISTS', job, result) == 0 then
-    redis.call('PSETEX', job, ttl, ARGV[3 * i + 5])
-    redis.call('ZADD', queue, ARGV[3 * i + 4], ARGV[3 * i + 3])
+    redis.call('PSETEX', job, ttl, ARGV[3 * i + 6])
+    redis.call('ZADD', queue, ARGV[3 * i + 5], ARGV[3 * i + 4])
   end
+end
+for k = 3 * jobs + 1, #KEYS do
+  redis.call('LPUSH', KEYS[k], '1')
+  redis.call('LTRIM', KEYS[k], 0, 15)
 end
 return 0
 """
 
 
 def add_jobs(
-    pipe: Any, pool: ArqRedis, jobs: list[tuple[uuid.UUID, str, str]], *, again: bool = False
-) -> None:
-    """Queue on ``pipe`` one command that enqueues ``jobs`` (id, kind, queue) as arq would: the
-    arq function is named after the kind and its one argument, like ``_job_id``, is the row id."""
-    if not jobs:
-        return
+    target: Any, pool: ArqRedis, jobs: list[tuple[uuid.UUID, str, str]], *, again: bool = False, wake: bool
+) -> Any:
+    """The one command that enqueues ``jobs`` (id, kind, queue) as arq would, on ``target`` (a
+    pipeline, or the pool itself: then it returns the awaitable to send it): the arq function is
+    named after the kind and its one argument, like ``_job_id``, is the row id. With ``wake``, idle
+    workers of their queues are woken at once instead of finding the jobs at their next poll."""
     now = timestamp_ms()
     keys: list[str] = []
-    args: list[Any] = [pool.expires_extra_ms, int(again)]
+    args: list[Any] = [pool.expires_extra_ms, int(again), len(jobs)]
     for job_id, kind, queue in jobs:
         jid = str(job_id)
         keys += [job_key_prefix + jid, result_key_prefix + jid, queue]
         args += [jid, now, serialize_job(kind, (jid,), {}, None, now, serializer=pool.job_serializer)]
-    pipe.eval(_ENQUEUE, len(keys), *keys, *args)
+    if wake:
+        keys += sorted({wake_key(queue) for _, _, queue in jobs})
+    return target.eval(_ENQUEUE, len(keys), *keys, *args)
 
 
 async def enqueue(
@@ -169,11 +182,8 @@ async def enqueue(
     harmless. ``again`` (the relay, for rows the database says are unfinished) first drops a result
     arq may keep of an earlier delivery, which would otherwise make arq refuse the id."""
     try:
-        async with asyncio.timeout(3), pool.pipeline(transaction=False) as pipe:
-            add_jobs(pipe, pool, [(job_id, kind, queue)], again=again)
-            if notify:
-                add_wake(pipe, {queue})
-            await pipe.execute()
+        async with asyncio.timeout(3):
+            await add_jobs(pool, pool, [(job_id, kind, queue)], again=again, wake=notify)
     except Exception as exc:
         log.warning("job.enqueue.deferred", job_id=str(job_id), kind=kind, error=repr(exc))
         return False
@@ -181,15 +191,7 @@ async def enqueue(
 
 
 def wake_key(queue: str) -> str:
+    """An idle worker of ``queue`` waits on this list (``BLPOP``) between polls; each enqueue
+    pushes a token (a few let several workers wake at once; capped at 16 so a queue nobody serves
+    does not grow a list forever). A lost wake-up only costs one poll interval."""
     return f"{queue}:wake"
-
-
-def add_wake(pipe: Any, queues: set[str]) -> None:
-    """Tell idle workers of ``queues`` there is work now, instead of letting them find it at their
-    next poll: each waits on its queue's wake list (``BLPOP``) between polls. A lost wake-up only
-    costs one poll interval."""
-    for q in queues:
-        # One token is enough to wake a worker; a few let several wake at once. Capped so a queue
-        # nobody serves does not grow a list forever.
-        pipe.lpush(wake_key(q), b"1")
-        pipe.ltrim(wake_key(q), 0, 15)

@@ -171,7 +171,7 @@ class ResilientWorker(Worker):
     it restarts under a running worker): jobs in flight finish against PostgreSQL, polling resumes
     with backoff, and the relay re-pushes whatever a restarted Redis lost.
 
-    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.add_wake``) for at most
+    Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.wake_key``) for at most
     ``poll_delay``: an idle worker starts a new job as soon as it is enqueued, and costs one
     blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
