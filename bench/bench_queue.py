@@ -261,9 +261,7 @@ async def full_path(
     try:
         await finished(await submit_burst(WARMUP_JOBS, args.concurrency, ping))
         for mode, submit in _modes(args, ping):
-            meter = CpuMeter(
-                {"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()}
-            )
+            meter = CpuMeter({"api": api.pid, "worker": worker.pid, "redis": redis, "client": os.getpid()})
             meter.start()
             t0 = time.perf_counter()
             ids = await submit()
