@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,13 +25,6 @@ class WorkerContext:
     storage: Storage
     llm: LLMClient | None = None
     images: ImageProvider | None = None
-    # The same pool without BEGIN/COMMIT: the runner's one-statement writes to its job row (claim,
-    # heartbeat, progress, status) are atomic by themselves, and a transaction around each would
-    # cost two more round trips per write.
-    autocommit: AsyncEngine = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def image_provider(self) -> ImageProvider:
         if self.images is None:

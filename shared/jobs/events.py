@@ -50,7 +50,15 @@ def _add_to_stream(pipe: Any, project_id: uuid.UUID | str, name: str, data: str)
 async def publish_job(redis: Redis | None, event: dict[str, Any]) -> None:
     """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}.
     Never raises, so a Redis outage cannot fail the work that caused the event."""
-    await publish_jobs(redis, [event])
+    if redis is None or event.get("project_id"):
+        await publish_jobs(redis, [event])
+        return
+    # A job outside any project has one command to send: without a pipeline around it (every job
+    # publishes at least twice, and the probe jobs have no project).
+    try:
+        await redis.publish(channel(event["id"]), json.dumps(event, default=str))
+    except Exception as exc:
+        log.warning("job.event.publish_failed", job_id=str(event.get("id")), error=repr(exc))
 
 
 async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None:

@@ -19,11 +19,12 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import structlog
 from pydantic import BaseModel
-from sqlalchemy import Executable, Row, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
 from shared.db import session_scope
+from shared.db_raw import RawQuery, raw_connection
 from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import KindName
@@ -36,9 +37,11 @@ P = TypeVar("P", bound=BaseModel)
 
 _jobs = Job.__table__.c
 # The runner's writes to its own row, built once: each is one statement with parameters, run
-# outside the ORM session machinery (nothing to synchronise: no session holds the row).
+# outside the ORM session machinery (nothing to synchronise: no session holds the row), on the
+# driver connection (shared/db_raw.py): every job makes at least two, and SQLAlchemy's connection,
+# execution context and result around each cost several times the statement itself.
 MINE = (Job.id == bindparam("job_id")) & (Job.status == "running") & (Job.tries == bindparam("fence_tries"))
-_PROGRESS = (
+_PROGRESS = RawQuery.of(
     update(Job)
     .where(MINE)
     .values(
@@ -49,7 +52,7 @@ _PROGRESS = (
     )
     .returning(Job.id)
 )
-_COMPLETE = (
+_COMPLETE = RawQuery.of(
     update(Job)
     .where(MINE)
     .values(
@@ -65,12 +68,12 @@ _COMPLETE = (
 )
 
 
-async def write_row(ctx: WorkerContext, statement: Executable, params: dict[str, Any]) -> Row[Any] | None:
-    """One statement on its own, committed as it runs (no BEGIN/COMMIT round trips): for a write
-    that is atomic by itself. Its first row, if it returns any."""
-    async with ctx.autocommit.connect() as conn:
-        result = await conn.execute(statement, params)
-        return result.first() if result.returns_rows else None
+async def write_row(ctx: WorkerContext, query: RawQuery, params: dict[str, Any]) -> Any | None:
+    """One statement on its own, committed as it runs (asyncpg outside a transaction: no
+    BEGIN/COMMIT round trips): for a write that is atomic by itself. Its first row (an asyncpg
+    ``Record``), if it returns any. A database outage raises ``ConnectionError`` (``is_outage``)."""
+    async with raw_connection(ctx.engine) as conn:
+        return await query.fetchrow(conn, **params)
 
 
 class JobCancelled(Exception):

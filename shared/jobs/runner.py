@@ -22,9 +22,11 @@ from typing import Any
 import structlog
 from arq.constants import retry_key_prefix
 from arq.worker import Retry
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.db import is_outage, session_scope
+from shared.db_raw import RawQuery
 from shared.errors import AppError, UpstreamUnavailable
 from shared.jobs import events
 from shared.jobs.context import WorkerContext
@@ -38,9 +40,11 @@ log = structlog.get_logger()
 
 _jobs = Job.__table__.c
 # 'running' is claimable too: that is a redelivery after the previous worker died mid-job.
-_CLAIM = (
+# ``= ANY(array)`` is what PostgreSQL makes of ``IN (...)``; written so, it compiles once.
+_ACTIVE = bindparam("active", list(ACTIVE_STATUSES), type_=ARRAY(String))
+_CLAIM = RawQuery.of(
     update(Job)
-    .where(Job.id == bindparam("job_id"), Job.status.in_(ACTIVE_STATUSES))
+    .where(Job.id == bindparam("job_id"), Job.status == any_(_ACTIVE))
     .values(
         status="running",
         tries=Job.tries + 1,
@@ -51,7 +55,7 @@ _CLAIM = (
     )
     .returning(Job.kind, Job.owner_id, Job.project_id, Job.tries, Job.payload, Job.checkpoint, Job.request_id)
 )
-_HEARTBEAT = (
+_HEARTBEAT = RawQuery.of(
     update(Job)
     .where(MINE)
     .values(heartbeat_at=bindparam("now", type_=_jobs.heartbeat_at.type))
@@ -59,18 +63,31 @@ _HEARTBEAT = (
 )
 
 
-async def _claim(ctx: WorkerContext, job_id: uuid.UUID) -> Row[Any] | None:
+async def _claim(ctx: WorkerContext, job_id: uuid.UUID) -> Any | None:
     """One guarded UPDATE ... RETURNING, atomic on its own: the row is this delivery's (its
     ``tries`` is the fencing token) or nobody's."""
     return await write_row(ctx, _CLAIM, {"job_id": job_id, "now": datetime.now(UTC)})
 
 
+def _outcome(*, finished: bool) -> RawQuery:
+    values: dict[str, Any] = {
+        "status": bindparam("status", type_=_jobs.status.type),
+        "error": bindparam("error", type_=_jobs.error.type),
+        "updated_at": bindparam("now", type_=_jobs.updated_at.type),
+        "progress_message": None,
+    }
+    if finished:
+        values["finished_at"] = bindparam("now", type_=_jobs.finished_at.type)
+    return RawQuery.of(update(Job).where(MINE).values(**values))
+
+
+# A failure ends the job; a retry puts it back to 'queued', unfinished.
+_FAILED, _REQUEUED = _outcome(finished=True), _outcome(finished=False)
+
+
 async def _finish(run: JobRun[Any], *, status: JobStatus, error: dict[str, Any] | None) -> None:
-    now = datetime.now(UTC)
-    values: dict[str, Any] = {"status": status, "error": error, "updated_at": now, "progress_message": None}
-    if status != "queued":
-        values["finished_at"] = now
-    await write_row(run.ctx, update(Job).where(MINE).values(**values), run._mine_params())
+    params = {"status": status, "error": error, "now": datetime.now(UTC), **run._mine_params()}
+    await write_row(run.ctx, _REQUEUED if status == "queued" else _FAILED, params)
     await _publish(run, status, error=error)
 
 
@@ -143,27 +160,28 @@ async def run_job(ctx: WorkerContext, kind: JobKind[Any, Any], job_id: str) -> s
             status = await session.scalar(select(Job.status).where(Job.id == jid))
         log.info("job.claim.skipped", job_id=job_id, status=status or "missing")
         return status or "missing"
-    structlog.contextvars.bind_contextvars(job_id=job_id, job_kind=job.kind, request_id=job.request_id)
+    structlog.contextvars.bind_contextvars(job_id=job_id, job_kind=job["kind"], request_id=job["request_id"])
+    checkpoint = job["checkpoint"] or {}
     run: JobRun[Any] = JobRun(
         id=jid,
-        kind=job.kind,
+        kind=job["kind"],
         payload=None,
-        owner_id=job.owner_id,
-        project_id=job.project_id,
-        tries=job.tries,
+        owner_id=job["owner_id"],
+        project_id=job["project_id"],
+        tries=job["tries"],
         ctx=ctx,
-        checkpoint=(job.checkpoint or {}).get("state"),
-        polls=int((job.checkpoint or {}).get("polls", 0)),
+        checkpoint=checkpoint.get("state"),
+        polls=int(checkpoint.get("polls", 0)),
     )
     try:
         try:
-            run.payload = kind.read_payload(job.payload)
+            run.payload = kind.read_payload(job["payload"])
         except ValueError as exc:
             await _finish(run, status="failed", error={"code": "invalid_payload", "message": str(exc)})
             log.warning("job.run.failed", code="invalid_payload")
             return "failed"
         await _publish(run, "running", progress=0.0)
-        log.info("job.run.started", tries=job.tries)
+        log.info("job.run.started", tries=run.tries)
         return await _run(run, kind)
     finally:
         await run.spend_written()

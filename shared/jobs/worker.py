@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+import uvloop
 from arq import cron
 from arq.connections import create_pool
 from arq.constants import in_progress_key_prefix
@@ -285,6 +286,10 @@ def run(options: dict[str, Any]) -> None:
 
     With ``FILMASSETS_WORKER_PROFILE=<path>`` (benchmarks only) the whole run is under cProfile and
     its stats are written to ``<path>`` when the worker stops."""
+    # On uvloop: a worker is mostly event-loop work around Redis and PostgreSQL round trips (several
+    # per job, a wake-up and a poll per job when jobs arrive one by one); measured ~10% less CPU per
+    # no-op job. arq's Worker takes the loop that is set when it is built.
+    asyncio.set_event_loop(uvloop.new_event_loop())
     worker = ResilientWorker(**options)
     out = os.environ.get(PROFILE_ENV)
     if not out:

@@ -12,12 +12,21 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
+from arq.connections import create_pool
+from arq.worker import Retry
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
+from shared.jobs.context import WorkerContext
+from shared.jobs.queue import redis_settings
+from shared.jobs.registry import get_kind
+from shared.jobs.runner import run_job
 from shared.models import Job
+from shared.storage.factory import build_storage
 from tests.conftest import settings_env
 from tests.support.pg_server import PrivatePostgres
 from tests.support.workers import WorkerProcess
@@ -105,4 +114,57 @@ async def test_a_database_restart_is_a_503_then_business_as_usual(
             assert worker.proc.poll() is None
     finally:
         worker.stop()
+        await engine.dispose()
+
+
+async def test_a_claim_while_the_database_is_down_is_deferred_then_runs(
+    settings: Settings, private_postgres: PrivatePostgres
+) -> None:
+    """The runner's claim runs on the driver connection (shared/db_raw.py), not through
+    SQLAlchemy's: a database that is away must still read as an outage (arq delivers the job again
+    later, the row untouched), and the same pool must serve the next delivery once it is back."""
+    local = settings.model_copy(update={"database_url": private_postgres.url})
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, "FILMASSETS_DATABASE_URL": local.database_url},
+        check=True,
+        capture_output=True,
+    )
+    admin = create_engine(local, pool_size=1)
+    async with admin.begin() as conn:
+        job_id = await conn.scalar(
+            insert(Job)
+            .values(kind="noop", queue=local.extractor_queue, owner_id=uuid.uuid4(), payload={})
+            .returning(Job.id)
+        )
+    await admin.dispose()
+    engine = create_engine(local, pool_size=2, socket_ping=True)
+    redis = await create_pool(redis_settings(local))
+    ctx = WorkerContext(
+        settings=local,
+        engine=engine,
+        sessions=create_sessionmaker(engine),
+        redis=redis,
+        storage=build_storage(local),
+    )
+    noop = get_kind("noop")
+    try:
+        async with engine.connect():
+            pass  # a pooled connection, which the restart below closes
+        await asyncio.to_thread(private_postgres.stop)
+        with pytest.raises(Retry):
+            await run_job(ctx, noop, str(job_id))
+
+        await asyncio.to_thread(private_postgres.start)
+        private_postgres.wait_ready()
+        assert await run_job(ctx, noop, str(job_id)) == "succeeded"
+        sessions = create_sessionmaker(engine)
+        async with sessions() as s:
+            row = await s.get(Job, job_id)
+            assert row is not None
+            assert (row.status, row.tries, row.result) == ("succeeded", 1, {"pong": True, "held_ms": 0})
+    finally:
+        await redis.aclose()
         await engine.dispose()
