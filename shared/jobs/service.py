@@ -4,7 +4,6 @@ enqueue happens after its commit (see queue.py). Routes start jobs through ``Job
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -113,10 +112,8 @@ async def insert_job_alone(conn: Any, outbox: Outbox, job: Job) -> Job:
     COMMIT around it would be two more round trips. The row is the outbox all the same: committed
     before the push, re-pushed by the relay if the push fails."""
     params = {name: getattr(job, name) for name in _NEW_JOB_COLUMNS}
-    # jsonb travels as text on the driver connection, encoded as SQLAlchemy's JSON type does.
-    params["payload"] = json.dumps(job.payload)
-    row = (await _INSERT_NEW_JOB.fetch(conn, **params))[0]
-    job.created_at, job.updated_at = row[0], row[1]
+    # An INSERT ... RETURNING always returns its row (or raises).
+    job.created_at, job.updated_at = (await _INSERT_NEW_JOB.fetch(conn, **params))[0]
     log.info("job.create.succeeded", job_id=str(job.id), kind=job.kind)
     await outbox.push([Pending(job.id, job.kind, job.queue, job.project_id)])
     return job
