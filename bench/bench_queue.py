@@ -361,14 +361,14 @@ async def raw_arq(
 async def bulk_start(settings: Settings, count: int, rounds: int = 5) -> list[list[Cell]]:
     """CPU of this process to write ``count`` queued jobs in one transaction, the way a bulk action
     does (``JobStarter.start_many``: one INSERT) and one ``start`` per job (one flush each), best
-    of ``rounds``; rolled back, so nothing is pushed. Logging is off: it is the same either way."""
-    import logging
-
+    of ``rounds``; rolled back, so nothing is pushed. Only warnings are logged: the per-job line is
+    the same either way."""
     from shared.db import create_engine, create_sessionmaker
     from shared.jobs.starter import JobStarter
     from shared.jobs.tasks import NoopPayload, noop
+    from shared.logging import configure_logging
 
-    logging.disable(logging.INFO)
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}), process="bench")
     engine = create_engine(settings, pool_size=1)
     sessions = create_sessionmaker(engine)
     best: dict[str, tuple[float, float]] = {}
@@ -389,7 +389,6 @@ async def bulk_start(settings: Settings, count: int, rounds: int = 5) -> list[li
                 best[how] = min(best.get(how, (cpu, wall)), (cpu, wall))
     finally:
         await engine.dispose()
-        logging.disable(logging.NOTSET)
     return [[how, count, cpu * 1000, wall * 1000] for how, (cpu, wall) in best.items()]
 
 
