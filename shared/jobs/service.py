@@ -21,7 +21,7 @@ from shared.db_raw import RawQuery
 from shared.errors import NotFound
 from shared.jobs import events
 from shared.jobs.kinds import ACTIVE_STATUSES, TERMINAL_STATUSES
-from shared.jobs.queue import Outbox, Pending, schedule_enqueue
+from shared.jobs.queue import Pending, schedule_enqueue
 from shared.jobs.registry import JobKind
 from shared.jobs.schemas import JobCost, JobError, JobOut
 from shared.models import Job
@@ -106,17 +106,17 @@ _INSERT_NEW_JOB = RawQuery.of(
 )
 
 
-async def insert_job_alone(conn: Any, outbox: Outbox, job: Job) -> Job:
+async def insert_job_alone(conn: Any, job: Job) -> Pending:
     """Write ``job`` (from ``new_job``) as one statement on the driver connection ``conn``, outside
-    any transaction, then push it: for a request whose only write is the job row, where BEGIN and
-    COMMIT around it would be two more round trips. The row is the outbox all the same: committed
-    before the push, re-pushed by the relay if the push fails."""
+    any transaction: for a request whose only write is the job row, where BEGIN and COMMIT around
+    it would be two more round trips. The row is the outbox all the same: the caller hands the
+    returned ``Pending`` to ``Outbox.push`` once it has released ``conn`` (a push waiting on a slow
+    or absent Redis must not hold a pool connection), and the relay re-pushes it if that fails."""
     params = {name: getattr(job, name) for name in _NEW_JOB_COLUMNS}
     # An INSERT ... RETURNING always returns its row (or raises).
     job.created_at, job.updated_at = (await _INSERT_NEW_JOB.fetch(conn, **params))[0]
     log.info("job.create.succeeded", job_id=str(job.id), kind=job.kind)
-    await outbox.push([Pending(job.id, job.kind, job.queue, job.project_id)])
-    return job
+    return Pending(job.id, job.kind, job.queue, job.project_id)
 
 
 async def get_owned_job(session: AsyncSession, *, job_id: uuid.UUID, owner_id: uuid.UUID) -> Job:

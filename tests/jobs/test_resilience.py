@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
@@ -51,6 +52,42 @@ async def test_redis_down_at_commit_then_relay(
         done = (await c.get(f"/v1/jobs/{job_id}", headers=auth)).json()
         assert done["status"] == "succeeded"
         assert done["tries"] == 1
+
+
+@pytest.mark.parametrize("lean", [True, False], ids=["lean", "full"])
+async def test_hung_redis_holds_no_database_connection(
+    lean: bool,
+    settings: Settings,
+    clean: None,
+    auth: dict[str, str],
+    private_redis: PrivateRedis,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Redis accepts connections and never answers: each push waits out its timeout. Pings far
+    beyond the database pool's size all still answer 202 (no request waits on a connection that a
+    push holds), and each row is left for the relay."""
+    local = settings.model_copy(
+        update={
+            "redis_url": f"redis://127.0.0.1:{private_redis.port}/0",
+            "database_pool_size": 1,  # with the overflow, 6 connections
+            "database_pool_timeout_s": 1.0,
+            "lean_reads": lean,
+        }
+    )
+    app = create_app(local)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
+        private_redis.freeze()
+        try:
+            answers = await asyncio.gather(*(c.post("/v1/jobs/ping", headers=auth) for _ in range(12)))
+        finally:
+            private_redis.thaw()
+    assert [r.status_code for r in answers] == [202] * 12, [r.text for r in answers if r.status_code != 202]
+    for r in answers:
+        row = await job_row(sessions, r.json()["job"]["id"])
+        assert (row.status, row.enqueued_at) == ("queued", None)  # the relay's to push
 
 
 async def test_worker_killed_mid_job_is_redelivered(

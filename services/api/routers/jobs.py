@@ -95,7 +95,8 @@ async def lean_ping(read: LeanRead) -> Response:
         request_id=read.request.state.request_id,
     )
     async with driver_connection(read.engine) as conn:
-        await insert_job_alone(conn, read.request.app.state.outbox, job)
+        pending = await insert_job_alone(conn, job)
+    await read.request.app.state.outbox.push([pending])
     return json_of(
         JobEnvelope(job=job_out(job)),
         status_code=status.HTTP_202_ACCEPTED,
