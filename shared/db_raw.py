@@ -106,6 +106,18 @@ def _raise_outage(exc: Exception) -> None:
         raise ConnectionError(f"database unavailable: {exc!r}") from exc
 
 
+def _lost(conn: Any, exc: Exception) -> bool:
+    """The statement failed because the connection is gone: an outage (``ConnectionError``), or
+    asyncpg's ``InterfaceError: connection is closed`` for a connection that closed under it, which
+    by its type alone is indistinguishable from a misuse of the driver."""
+    return isinstance(exc, ConnectionError) or conn.is_closed()
+
+
+def _raise_lost(exc: Exception) -> None:
+    if not isinstance(exc, ConnectionError):
+        raise ConnectionError(f"database connection lost: {exc!r}") from exc
+
+
 @asynccontextmanager
 async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     """asyncpg's connection, checked out of the engine's pool for one read and returned after it.
@@ -114,8 +126,10 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
         fairy = await conn.get_raw_connection()
         try:
             yield fairy.driver_connection
-        except ConnectionError:
-            await conn.invalidate()
+        except Exception as exc:
+            if _lost(fairy.driver_connection, exc):
+                await conn.invalidate()
+                _raise_lost(exc)
             raise
 
 
@@ -133,8 +147,10 @@ async def raw_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
         raise
     try:
         yield fairy.driver_connection
-    except ConnectionError as exc:
-        await greenlet_spawn(fairy.invalidate, exc)  # closes it and returns the slot to the pool
+    except Exception as exc:
+        if _lost(fairy.driver_connection, exc):
+            await greenlet_spawn(fairy.invalidate, exc)  # closes it and returns the slot to the pool
+            _raise_lost(exc)
         raise
     finally:
         if fairy.dbapi_connection is not None:

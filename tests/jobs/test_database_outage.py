@@ -9,18 +9,22 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from arq.connections import create_pool
 from arq.worker import Retry
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.api.app import create_app
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
+from shared.db_raw import driver_connection, raw_connection
 from shared.jobs.context import WorkerContext
 from shared.jobs.queue import redis_settings
 from shared.jobs.registry import get_kind
@@ -168,3 +172,36 @@ async def test_a_claim_while_the_database_is_down_is_deferred_then_runs(
     finally:
         await redis.aclose()
         await engine.dispose()
+
+
+Checkout = Callable[[AsyncEngine], AbstractAsyncContextManager[Any]]
+
+
+async def _use_after_the_server_closed_it(checkout: Checkout, own: AsyncEngine, admin: AsyncEngine) -> None:
+    async with checkout(own) as conn:
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        async with admin.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):  # the driver sees the close once the event loop runs
+            if conn.is_closed():
+                break
+            await asyncio.sleep(0.02)
+        await conn.fetchval("SELECT 1")
+
+
+@pytest.mark.parametrize("checkout", [raw_connection, driver_connection])
+async def test_a_connection_closed_under_its_user_is_an_outage_and_replaced(
+    checkout: Checkout, settings: Settings, engine: AsyncEngine
+) -> None:
+    """The server ends a connection between its checkout and its use (asyncpg then raises a bare
+    ``InterfaceError: connection is closed``): the caller gets the outage's ``ConnectionError``
+    (a 503 in the API, a deferral in a worker), and the pool replaces the connection."""
+    own = create_engine(settings, pool_size=1, socket_ping=True)
+    try:
+        with pytest.raises(ConnectionError):
+            await _use_after_the_server_closed_it(checkout, own, engine)
+        async with checkout(own) as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+        assert own.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await own.dispose()
