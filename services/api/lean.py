@@ -45,7 +45,11 @@ log = structlog.get_logger()
 
 # How often each lean route answered, and how often the full handler did (refusals, not-founds,
 # writes on read, lean reads switched off): a high fallback share means the lean path is not paying.
-LEAN_READS = Counter("filmassets_lean_reads_total", "Polled reads by who answered", ["route", "outcome"])
+LEAN_READS = Counter(
+    "filmassets_lean_reads_total",
+    "Requests on a lean route (polled reads, the ping) by who answered",
+    ["route", "outcome"],
+)
 
 
 class Fallback(Exception):
@@ -143,7 +147,7 @@ _METHODS = frozenset({"GET", "POST"})
 class LeanLane:
     """ASGI middleware, innermost: requests on a route with a ``@lean`` function are answered by
     it before FastAPI's routing runs; every other request, and every one the function hands over
-    (``Fallback``, or any error), goes on to the app unchanged.
+    (``Fallback``, an ``AppError``, or for a read any error), goes on to the app unchanged.
 
     Why in front of the router: FastAPI 0.16x matches a request against each included router's
     routes in turn, twice for the router that holds it, with bookkeeping per candidate; for a
@@ -234,19 +238,25 @@ class _Lane:
                 # second time (the 503 would take twice as long, and two connection attempts).
                 self.handed_over.inc()
                 return database_unavailable_response(exc)
-            # The full handler runs the same request again: a bug becomes its 500 with the request
-            # id; logged here so a lean path that keeps failing is seen.
+            # Logged here so a lean path that keeps failing is seen.
             self.failed.inc()
             log.warning("api.lean.failed", route=self.route.path, error=repr(exc))
+            if scope["method"] != "GET":
+                # A writing lean path (the ping) may have written before it failed: running the
+                # full handler too could write twice (a second job). The last-resort 500 answers.
+                raise
+            # A read: the full handler runs the same request again, a bug becomes its 500 with
+            # the request id.
             return None
         self.answered.inc()
         return response
 
 
 def _lean_read(request: Request) -> LeanRead | None:
-    # The app-wide NUL check reads this header on every method; the full handler keeps that rule.
     if not request.app.state.settings.lean_reads:
         return None
+    # A keyed request is the idempotency layer's to replay, and the app-wide NUL check reads this
+    # header on every method: the full handler keeps both rules.
     if "idempotency-key" in request.headers:
         return None
     # The app-wide NUL check refuses a NUL in any value of a declared parameter, repeated ones

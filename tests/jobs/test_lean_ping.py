@@ -10,9 +10,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.api.lean import LEAN_READS
+from services.api.routers import jobs as jobs_router
 from shared.config import Settings
 from shared.models import Job
 from tests.support.jobs import job_row
@@ -107,3 +110,28 @@ async def test_what_the_lane_does_not_take_the_full_handler_answers(
     assert _outcomes("answered") == answered
     assert _outcomes("fallback") == handed_over + 4
     assert await run_burst("extractor", settings) == 2  # the held ping and the keyed one, once
+
+
+async def test_a_ping_that_fails_after_its_write_is_not_written_again(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A fault between the lean lane's INSERT and its answer: the caller gets the last-resort 500,
+    and the full handler is not run after it (that would be a second job for one request)."""
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("fault injected after the write")
+
+    async def jobs() -> int:
+        async with sessions() as s:
+            return await s.scalar(select(func.count()).select_from(Job)) or 0
+
+    before, failed = await jobs(), _outcomes("error")
+    monkeypatch.setattr(jobs_router, "json_of", broken)
+    r = await client.post(PING, headers=auth)
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "internal_error"
+    assert await jobs() == before + 1
+    assert _outcomes("error") == failed + 1

@@ -49,4 +49,5 @@ async def test_an_idle_worker_starts_each_new_job_at_once(
             row = await wait_for_status(sessions, job_id, {"succeeded", "failed"}, within=POLL_S * 3)
             assert row.status == "succeeded", name
             assert row.started_at is not None, name
-            assert row.started_at - row.created_at < timedelta(seconds=1), name
+            # Woken: well under the 5 s poll, with room for a loaded CI machine.
+            assert row.started_at - row.created_at < timedelta(seconds=2), name
