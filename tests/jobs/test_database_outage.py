@@ -38,6 +38,18 @@ from tests.support.workers import WorkerProcess
 ROOT = Path(__file__).resolve().parents[2]
 
 
+async def _migrate(database_url: str) -> None:
+    """The private server starts empty: bring it to the schema's head."""
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=ROOT,
+        env={**os.environ, "FILMASSETS_DATABASE_URL": database_url},
+        check=True,
+        capture_output=True,
+    )
+
+
 async def _status(sessions: async_sessionmaker[AsyncSession], job_id: str) -> str | None:
     try:
         async with sessions() as s:
@@ -66,14 +78,7 @@ async def test_a_database_restart_is_a_503_then_business_as_usual(
     local = settings.model_copy(
         update={"database_url": private_postgres.url, "job_heartbeat_s": 0.5, "job_dead_after_s": 3.0}
     )
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, "FILMASSETS_DATABASE_URL": local.database_url},
-        check=True,
-        capture_output=True,
-    )
+    await _migrate(local.database_url)
     engine = create_engine(local, pool_size=2)
     sessions = create_sessionmaker(engine)
     app = create_app(local)
@@ -128,14 +133,7 @@ async def test_a_claim_while_the_database_is_down_is_deferred_then_runs(
     SQLAlchemy's: a database that is away must still read as an outage (arq delivers the job again
     later, the row untouched), and the same pool must serve the next delivery once it is back."""
     local = settings.model_copy(update={"database_url": private_postgres.url})
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env={**os.environ, "FILMASSETS_DATABASE_URL": local.database_url},
-        check=True,
-        capture_output=True,
-    )
+    await _migrate(local.database_url)
     admin = create_engine(local, pool_size=1)
     async with admin.begin() as conn:
         job_id = await conn.scalar(
