@@ -21,7 +21,7 @@ against ~0.02 ms for the same statement on the asyncpg connection.
   off) and the codec on the connection only encodes that text.
 
 The job runner's one-statement writes to its own row (claim, heartbeat, progress, outcome) run the
-same way (``raw_connection``): each is atomic by itself, so autocommit is all they need.
+same way: each is atomic by itself, so autocommit is all they need.
 """
 
 from __future__ import annotations
@@ -120,25 +120,12 @@ def _raise_lost(exc: Exception) -> None:
 
 @asynccontextmanager
 async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """asyncpg's connection, checked out of the engine's pool for one read and returned after it.
-    A connection that failed mid-read is invalidated (closed and replaced), as SQLAlchemy does."""
-    async with engine.connect() as conn:
-        fairy = await conn.get_raw_connection()
-        try:
-            yield fairy.driver_connection
-        except Exception as exc:
-            if _lost(fairy.driver_connection, exc):
-                await conn.invalidate()
-                _raise_lost(exc)
-            raise
-
-
-@asynccontextmanager
-async def raw_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
-    """``driver_connection`` for a single statement in a hot path (every job's claim and outcome):
-    the pool's own checkout (its checkout checks included) without the ``AsyncConnection`` and
-    ``Connection`` around it, ~0.05 ms less per use. A failed checkout (the database away) raises
-    ``ConnectionError``, like a failed statement; a connection that failed mid-use is invalidated."""
+    """asyncpg's connection, checked out of the engine's pool for one use and returned after it.
+    The pool's own checkout (its checkout checks included) without SQLAlchemy's ``AsyncConnection``
+    and ``Connection`` around it: those cost ~0.05 ms more per use (three greenlet switches and a
+    task to shield the close, against two switches), paid on every lean read and job step. A failed
+    checkout (the database away) raises ``ConnectionError``, like a failed statement; a connection
+    that failed mid-use is invalidated (closed and replaced), as SQLAlchemy does."""
     try:
         # In a greenlet: opening a new connection awaits the driver.
         fairy = await greenlet_spawn(engine.sync_engine.raw_connection)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.config import Settings
 from shared.db import session_scope
-from shared.db_raw import RawQuery, raw_connection
+from shared.db_raw import RawQuery, driver_connection
 from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import KindName
@@ -72,7 +72,7 @@ async def write_row(ctx: WorkerContext, query: RawQuery, params: dict[str, Any])
     """One statement on its own, committed as it runs (asyncpg outside a transaction: no
     BEGIN/COMMIT round trips): for a write that is atomic by itself. Its first row (an asyncpg
     ``Record``), if it returns any. A database outage raises ``ConnectionError`` (``is_outage``)."""
-    async with raw_connection(ctx.engine) as conn:
+    async with driver_connection(ctx.engine) as conn:
         return await query.fetchrow(conn, **params)
 
 

@@ -277,9 +277,9 @@ async def test_the_instance_carousel_marks_every_attempt_in_a_constant_number_of
     url = s8.url(ids[1], inst, "/attempts")
 
     async def listed() -> tuple[list[dict[str, Any]], int]:
-        statements.start()
+        await statements.start()
         r = await s8.env.client.get(url, headers=s8.auth)
-        count = statements.stop()
+        count = await statements.stop()
         assert r.status_code == 200, r.text
         return [a["stale"] for a in r.json()["items"]], count
 

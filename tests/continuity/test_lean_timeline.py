@@ -147,9 +147,9 @@ async def test_timeline_answers_as_the_full_handler(
     # not the lean read's): as many for an asset in no scene as for one in nine.
     counts = []
     for aid in (mara, lamp):
-        statements.start()
+        await statements.start()
         assert (await full.get(f"{s8.base}/assets/{aid}/timeline", headers=auth)).status_code == 200
-        counts.append(statements.stop())
+        counts.append(await statements.stop())
     assert counts[0] == counts[1] > 0
 
     # The description changes (every generated image stale), then the master goes: the pin to it

@@ -101,16 +101,16 @@ async def test_link_changes_refresh_on_the_next_read_and_an_unchanged_map_is_not
     tom = await s8.asset("Tom", scenes=(4,))
     ids = await s8.scene_ids()
     assert [g["name"] for g in await suggestions(s8, ids[2])] == ["Tom"]
-    statements.start()
+    await statements.start()
     await suggestions(s8, ids[2])
-    unchanged = statements.stop()
+    unchanged = await statements.stop()
 
     # Tom added to scene 2 in Stage 8 (a link added): no longer suggested there.
     r = await s8.env.client.post(f"{s8.base}/scenes/{ids[2]}/assets", json={"asset_id": tom}, headers=s8.auth)
     assert r.status_code == 201, r.text
-    statements.start()
+    await statements.start()
     assert await suggestions(s8, ids[2]) == []
-    refreshed = statements.stop()
+    refreshed = await statements.stop()
     assert refreshed > unchanged  # a changed map is recomputed on read, an unchanged one is not
 
     # Mara removed from scene 2 in Stage 8: a link the user removed is never suggested back,

@@ -47,9 +47,9 @@ async def test_timeline_of_300_scenes_in_order_with_sources_in_constant_statemen
         headers=s8.auth,
     )
 
-    statements.start()
+    await statements.start()
     tl = await timeline(s8, mara)
-    big = statements.stop()
+    big = await statements.stop()
     assert 0 < big <= 4  # the lean read's statements, counted at the driver
     scenes = tl["scenes"]
     assert [s["number"] for s in scenes] == list(range(1, 301))
@@ -70,9 +70,9 @@ async def test_timeline_of_300_scenes_in_order_with_sources_in_constant_statemen
     small = await Stage8.create(s8.env, s8.auth, s8.sessions)
     tom = await small.asset("Tom")
     await small.instance((await small.scene_ids())[1], tom)  # instances made, as in the big one
-    statements.start()
+    await statements.start()
     await timeline(small, tom)
-    assert statements.stop() == big
+    assert await statements.stop() == big
 
 
 async def test_repair_fixes_a_pin_to_a_deleted_image_and_a_vanished_scene(s8: Stage8) -> None:

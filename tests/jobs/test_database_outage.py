@@ -9,10 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.api.app import create_app
 from shared.config import Settings
 from shared.db import create_engine, create_sessionmaker
-from shared.db_raw import driver_connection, raw_connection
+from shared.db_raw import driver_connection
 from shared.jobs.context import WorkerContext
 from shared.jobs.queue import redis_settings
 from shared.jobs.registry import get_kind
@@ -172,11 +169,8 @@ async def test_a_claim_while_the_database_is_down_is_deferred_then_runs(
         await engine.dispose()
 
 
-Checkout = Callable[[AsyncEngine], AbstractAsyncContextManager[Any]]
-
-
-async def _use_after_the_server_closed_it(checkout: Checkout, own: AsyncEngine, admin: AsyncEngine) -> None:
-    async with checkout(own) as conn:
+async def _use_after_the_server_closed_it(own: AsyncEngine, admin: AsyncEngine) -> None:
+    async with driver_connection(own) as conn:
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         async with admin.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -187,9 +181,8 @@ async def _use_after_the_server_closed_it(checkout: Checkout, own: AsyncEngine, 
         await conn.fetchval("SELECT 1")
 
 
-@pytest.mark.parametrize("checkout", [raw_connection, driver_connection])
 async def test_a_connection_closed_under_its_user_is_an_outage_and_replaced(
-    checkout: Checkout, settings: Settings, engine: AsyncEngine
+    settings: Settings, engine: AsyncEngine
 ) -> None:
     """The server ends a connection between its checkout and its use (asyncpg then raises a bare
     ``InterfaceError: connection is closed``): the caller gets the outage's ``ConnectionError``
@@ -197,8 +190,8 @@ async def test_a_connection_closed_under_its_user_is_an_outage_and_replaced(
     own = create_engine(settings, pool_size=1, socket_ping=True)
     try:
         with pytest.raises(ConnectionError):
-            await _use_after_the_server_closed_it(checkout, own, engine)
-        async with checkout(own) as conn:
+            await _use_after_the_server_closed_it(own, engine)
+        async with driver_connection(own) as conn:
             assert await conn.fetchval("SELECT 1") == 1
         assert own.pool.checkedout() == 0  # type: ignore[attr-defined]
     finally:
