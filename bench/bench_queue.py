@@ -42,7 +42,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -487,13 +487,15 @@ def main() -> None:
         # shared and its speed drifts within a minute, so one pair of runs can land on either side.
         tuned = f"raw arq p{args.raw_poll:g}"
         rounds = [(_burst(outcomes, FULL), _burst(outcomes, tuned))]
-        for _ in range(args.rounds - 1):
-            full_jobs = _burst(ours(FULL, "true", paced=False), FULL)
-            rounds.append((full_jobs, _burst(raw(args.raw_poll, paced=False), tuned)))
+        more: list[Outcome] = []
+        for n in range(2, args.rounds + 1):
+            pair = ours(FULL, "true", paced=False) + raw(args.raw_poll, paced=False)
+            rounds.append((_burst(pair, FULL), _burst(pair, tuned)))
+            more += [replace(o, mode=f"{o.mode} #{n}") for o in pair]
         bulk = asyncio.run(bulk_start(settings, args.bulk))
 
     print()
-    print_table(HEADERS, [o.row() for o in outcomes])
+    print_table(HEADERS, [o.row() for o in outcomes + more])
     by = {(o.path, o.mode.split()[0]): o.row() for o in outcomes}
     print()
     print_table(
@@ -533,7 +535,7 @@ def main() -> None:
         [*round_rows, ["median", None, None, f"{statistics.median(ratios):.2f}x"]],
     )
     print(
-        f"{len(rounds)} bursts of each, alternating (round 1 is the table above): the machine is shared and\n"
+        f"{len(rounds)} bursts of each, alternating (#n in the first table): the machine is shared and\n"
         "its speed drifts, so the median of the rounds is the figure to read against the 0.5x floor."
     )
     print()

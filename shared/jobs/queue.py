@@ -79,17 +79,57 @@ class Pending:
         }
 
 
-@dataclass(frozen=True, slots=True)
 class Outbox:
-    """Carried in a sessionmaker's ``info`` (see ``shared.db.create_sessionmaker``)."""
+    """Carried in a sessionmaker's ``info`` (see ``shared.db.create_sessionmaker``).
 
-    pool: ArqRedis
-    sessions: async_sessionmaker[AsyncSession]
+    One push is on its way to Redis at a time; pushes that arrive meanwhile (a burst of requests)
+    wait for it and then go together, in one round trip, as a group commit does. A push with none
+    on its way goes at once, by its caller: no task, no added latency."""
+
+    __slots__ = ("_sending", "_task", "_waiting", "pool", "sessions")
+
+    def __init__(self, pool: ArqRedis, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.pool = pool
+        self.sessions = sessions
+        self._sending = False
+        self._waiting: list[tuple[list[Pending], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None  # the batch being sent (a reference keeps it)
 
     async def push(self, pending: list[Pending]) -> None:
         """Enqueue, wake an idle worker of each queue, and tell the projects' event streams (a page
         sees new jobs appear, also those another tab started): all rows of the commit in one round
-        trip. The rows were written with ``enqueued_at`` already set: the relay checks such rows
+        trip, shared with the pushes that arrived while another was on its way. Returns once Redis
+        has them or they are left for the relay; never raises."""
+        if self._sending:
+            done = asyncio.get_running_loop().create_future()
+            self._waiting.append((pending, done))
+            await done
+            return
+        self._sending = True
+        try:
+            await self._send(pending)
+        finally:
+            self._next()
+
+    def _next(self) -> None:
+        """The push on its way is done: send what waited for it, as one."""
+        if not self._waiting:
+            self._sending, self._task = False, None
+            return
+        batch, self._waiting = self._waiting, []
+        self._task = asyncio.get_running_loop().create_task(self._send_batch(batch))
+
+    async def _send_batch(self, batch: list[tuple[list[Pending], asyncio.Future[None]]]) -> None:
+        try:
+            await self._send([p for pending, _ in batch for p in pending])
+        finally:
+            for _, done in batch:
+                if not done.done():  # a caller that was cancelled has stopped waiting
+                    done.set_result(None)
+            self._next()
+
+    async def _send(self, pending: list[Pending]) -> None:
+        """The rows were written with ``enqueued_at`` already set: the relay checks such rows
         against Redis (their arq job must exist) instead of this process stamping each one after
         the push, a transaction saved per request."""
         jobs = [(p.id, p.kind, p.queue) for p in pending]

@@ -3,6 +3,7 @@ project's event stream, and a row pushed again (the relay, a retried push) still
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -55,3 +56,41 @@ async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
         row = await job_row(sessions, job_id)
         assert (row.status, row.tries, row.result) == ("succeeded", 1, {"pong": True, "held_ms": 0})
     assert await redis.zcard(settings.extractor_queue) == 0
+
+
+async def test_pushes_that_meet_are_sent_together_and_none_is_lost(
+    settings: Settings,
+    clean: None,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+) -> None:
+    """Two dozen commits at once share one outbox (as a burst of requests shares the API's): the
+    pushes that arrive while one is on its way go together after it; every job is queued once,
+    announced once, stamped (none left for the relay) and runs once."""
+    owner = uuid.uuid4()
+    async with session_scope(sessions) as session:
+        project = Project(id=uuid.uuid4(), owner_id=owner, title="Burst", aspect_ratio="16:9")
+        session.add(project)
+    pool = arq_client(settings)
+    try:
+        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
+
+        async def start_one() -> str:
+            async with session_scope(outboxed) as session:
+                jobs = JobStarter(session, settings=settings, owner_id=owner)
+                return str((await jobs.start(noop, project=project, payload=NoopPayload())).id)
+
+        ids = await asyncio.gather(*(start_one() for _ in range(24)))
+        assert await redis.zcard(settings.extractor_queue) == 24
+        stream = await redis.xrange(events.project_stream(project.id))
+        announced = [json.loads(fields[b"data"])["id"] for _, fields in stream]
+        assert sorted(announced) == sorted(ids)
+    finally:
+        await pool.aclose()
+
+    assert await run_burst("extractor", settings) == 24
+    for job_id in ids:
+        row = await job_row(sessions, job_id)
+        assert row.enqueued_at is not None
+        assert (row.status, row.tries) == ("succeeded", 1)
