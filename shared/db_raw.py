@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -109,8 +110,11 @@ def _raise_outage(exc: Exception) -> None:
 def _lost(conn: Any, exc: Exception) -> bool:
     """The statement failed because the connection is gone: an outage (``ConnectionError``), or
     asyncpg's ``InterfaceError: connection is closed`` for a connection that closed under it, which
-    by its type alone is indistinguishable from a misuse of the driver."""
-    return isinstance(exc, ConnectionError) or conn.is_closed()
+    by its type alone is indistinguishable from a misuse of the driver. Any other error (the
+    caller's own ``Fallback``, a not-found) stays what it is, closed connection or not."""
+    if isinstance(exc, ConnectionError):
+        return True
+    return isinstance(exc, asyncpg.InterfaceError) and bool(conn.is_closed())
 
 
 def _raise_lost(exc: Exception) -> None:

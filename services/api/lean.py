@@ -18,6 +18,8 @@ before, and the declared endpoint still documents the route in OpenAPI. A lean f
 answer exactly what the full handler would (``tests/support/lean.py`` compares the bytes for every
 lean route), and only read, with one exception: ``POST /v1/jobs/ping`` without a body, whose only
 write is the job row (one statement, then the outbox push: ``shared.jobs.service.insert_job_alone``).
+A lean function that writes hands over (``Fallback``, an ``AppError``) only before its write: the
+full handler would write again. Any other error of a writing one is the last-resort 500.
 ``FILMASSETS_LEAN_READS=false`` turns every lean path off.
 """
 

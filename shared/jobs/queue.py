@@ -10,6 +10,7 @@ is away the rows simply stay unstamped and the relay pushes them later.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import uuid
 from dataclasses import dataclass
@@ -106,46 +107,62 @@ class Outbox:
             await done
             return
         self._sending = True
+        pushed = False
         try:
-            await self._send(pending)
+            pushed = await self._send(pending)
         finally:
-            self._next()
+            self._next(redis_answered=pushed)
 
-    def _next(self) -> None:
+    def _next(self, *, redis_answered: bool) -> None:
         """The push on its way is done: send what waited for it, as one."""
         if not self._waiting:
             self._sending, self._task = False, None
             return
         batch, self._waiting = self._waiting, []
-        self._task = asyncio.get_running_loop().create_task(self._send_batch(batch))
+        # A fresh context: the batch is not the request's whose push went before it (its log lines
+        # would carry that request's id).
+        self._task = asyncio.get_running_loop().create_task(
+            self._send_batch(batch, try_redis=redis_answered), context=contextvars.Context()
+        )
 
-    async def _send_batch(self, batch: list[tuple[list[Pending], asyncio.Future[None]]]) -> None:
+    async def _send_batch(
+        self, batch: list[tuple[list[Pending], asyncio.Future[None]]], *, try_redis: bool
+    ) -> None:
+        pushed = False
         try:
-            await self._send([p for pending, _ in batch for p in pending])
+            pushed = await self._send([p for pending, _ in batch for p in pending], try_redis=try_redis)
         finally:
             for _, done in batch:
                 if not done.done():  # a caller that was cancelled has stopped waiting
                     done.set_result(None)
-            self._next()
+            self._next(redis_answered=pushed)
 
-    async def _send(self, pending: list[Pending]) -> None:
-        """The rows were written with ``enqueued_at`` already set: the relay checks such rows
-        against Redis (their arq job must exist) instead of this process stamping each one after
-        the push, a transaction saved per request."""
+    async def _send(self, pending: list[Pending], *, try_redis: bool = True) -> bool:
+        """Whether Redis took them. The rows were written with ``enqueued_at`` already set: the
+        relay checks such rows against Redis (their arq job must exist) instead of this process
+        stamping each one after the push, a transaction saved per request. A batch that waited
+        behind a push Redis did not answer is left for the relay at once (``try_redis`` off):
+        during an outage each request would otherwise wait out two timeouts."""
         jobs = [(p.id, p.kind, p.queue) for p in pending]
         queued = [p.queued_event() for p in pending if p.project_id]
-        try:
-            async with asyncio.timeout(3):
-                if not queued:  # no project to tell (the ping): one command, no pipeline around it
-                    await add_jobs(self.pool, self.pool, jobs, wake=True)
-                    return
-                async with self.pool.pipeline(transaction=False) as pipe:
-                    add_jobs(pipe, self.pool, jobs, wake=True)
-                    events.add_jobs(pipe, queued)
-                    await pipe.execute()
-            return
-        except Exception as exc:
-            log.warning("job.enqueue.deferred", job_ids=[str(p.id) for p in pending], error=repr(exc))
+        if try_redis:
+            try:
+                async with asyncio.timeout(3):
+                    if not queued:  # no project to tell (the ping): one command, no pipeline
+                        await add_jobs(self.pool, self.pool, jobs, wake=True)
+                        return True
+                    async with self.pool.pipeline(transaction=False) as pipe:
+                        # The queued events first: a woken worker's "running" must come after.
+                        events.add_jobs(pipe, queued)
+                        add_jobs(pipe, self.pool, jobs, wake=True)
+                        await pipe.execute()
+                return True
+            except Exception as exc:
+                log.warning("job.enqueue.deferred", job_ids=[str(p.id) for p in pending], error=repr(exc))
+        else:
+            log.warning(
+                "job.enqueue.deferred", job_ids=[str(p.id) for p in pending], error="Redis did not answer"
+            )
         try:  # Redis is away: mark them never pushed, so the relay takes them at its next tick
             async with self.sessions() as session:
                 failed = [p.id for p in pending]
@@ -153,6 +170,7 @@ class Outbox:
                 await session.commit()
         except Exception as exc:
             log.warning("job.enqueue.unmark_failed", error=repr(exc))
+        return False
 
 
 def schedule_enqueue(session: AsyncSession, job: Job) -> None:
