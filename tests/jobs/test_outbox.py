@@ -21,6 +21,13 @@ from tests.support.jobs import job_row
 from tests.support.workers import run_burst
 
 
+async def _project(sessions: async_sessionmaker[AsyncSession], title: str) -> Project:
+    async with session_scope(sessions) as session:
+        project = Project(id=uuid.uuid4(), owner_id=uuid.uuid4(), title=title, aspect_ratio="16:9")
+        session.add(project)
+    return project
+
+
 async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
     settings: Settings,
     clean: None,
@@ -28,10 +35,8 @@ async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
     sessions: async_sessionmaker[AsyncSession],
     redis: Redis,
 ) -> None:
-    owner = uuid.uuid4()
-    async with session_scope(sessions) as session:
-        project = Project(id=uuid.uuid4(), owner_id=owner, title="Outbox", aspect_ratio="16:9")
-        session.add(project)
+    project = await _project(sessions, "Outbox")
+    owner = project.owner_id
     pool = arq_client(settings)
     try:
         outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
@@ -68,10 +73,8 @@ async def test_pushes_that_meet_are_sent_together_and_none_is_lost(
     """Two dozen commits at once share one outbox (as a burst of requests shares the API's): the
     pushes that arrive while one is on its way go together after it; every job is queued once,
     announced once, stamped (none left for the relay) and runs once."""
-    owner = uuid.uuid4()
-    async with session_scope(sessions) as session:
-        project = Project(id=uuid.uuid4(), owner_id=owner, title="Burst", aspect_ratio="16:9")
-        session.add(project)
+    project = await _project(sessions, "Burst")
+    owner = project.owner_id
     pool = arq_client(settings)
     try:
         outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
