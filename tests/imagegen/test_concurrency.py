@@ -73,8 +73,7 @@ async def test_twenty_generations_across_two_processes_keep_the_cap(
         logs = []
         for w in workers:
             w.stop()
-            assert w.proc.stderr is not None
-            logs.append(w.proc.stderr.read().decode(errors="replace"))
+            logs.append(w.log())
 
     async with sessions() as s:
         statuses = (await s.scalars(select(Job.status).where(Job.kind == "image.generate"))).all()

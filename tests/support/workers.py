@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,21 @@ class WorkerProcess:
     """A real ``arq`` worker process (for kill tests and multi-process runs)."""
 
     def __init__(self, worker: str, env: dict[str, str]) -> None:
+        # Its log goes to a file, not a pipe: a pipe nobody reads while the test runs fills at
+        # 64 KB (an outage makes a worker log a line per failed step) and blocks the worker.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - open as long as the worker runs
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{worker}"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log,
         )
+
+    def log(self) -> str:
+        """What the worker has logged so far."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")
 
     def kill(self) -> None:
         if self.proc.poll() is None:
