@@ -31,7 +31,6 @@ from shared.attempts.service import AttemptDetails, StoredImage, add_attempt, st
 from shared.errors import AppError, Conflict, NotFound
 from shared.images.processing import ImageRejected, process_upload
 from shared.images.sizing import size_for
-from shared.jobs import events
 from shared.jobs.registry import job_kind
 from shared.jobs.run import JobRun
 from shared.llm.client import LLMCall
@@ -213,8 +212,7 @@ async def _commit_attempt(
     project_id = run.project_id
     if result.attempt_id is not None and project_id is not None:
         # After the commit: the project's event stream tells open pages the carousel changed.
-        await events.publish_project(
-            run.ctx.redis,
+        await run.ctx.events.project(
             project_id,
             "attempt",
             {

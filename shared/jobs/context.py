@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.config import Settings
 from shared.images.providers.base import ImageProvider
+from shared.jobs.events import Publisher
 from shared.llm.client import LLMClient
 from shared.storage.base import Storage
 
@@ -25,6 +26,11 @@ class WorkerContext:
     storage: Storage
     llm: LLMClient | None = None
     images: ImageProvider | None = None
+    # Job and project events, several jobs' in one round trip when they come together.
+    events: Publisher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.events = Publisher(self.redis)
 
     def image_provider(self) -> ImageProvider:
         if self.images is None:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+
+from shared.coalesce import GroupSend
 
 log = structlog.get_logger()
 
@@ -47,18 +50,83 @@ def _add_to_stream(pipe: Any, project_id: uuid.UUID | str, name: str, data: str)
     pipe.expire(key, STREAM_TTL_S)
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event on its way out. A job's (``job_id`` set) goes to the job's channel and, with a
+    project, to the project's channel and stream as ``job``; a project's own (a carousel change)
+    only to its stream, as ``name``."""
+
+    job_id: str | None
+    project_id: str | None
+    name: str
+    data: str
+
+    @classmethod
+    def job(cls, event: dict[str, Any]) -> Event:
+        project_id = event.get("project_id")
+        return cls(
+            str(event["id"]), str(project_id) if project_id else None, "job", json.dumps(event, default=str)
+        )
+
+
+def _add(pipe: Any, out: Event) -> None:
+    if out.job_id is not None:
+        pipe.publish(channel(out.job_id), out.data)
+        if out.project_id:
+            pipe.publish(project_channel(out.project_id), out.data)
+    if out.project_id:
+        _add_to_stream(pipe, out.project_id, out.name, out.data)
+
+
+async def _send(redis: Redis, batch: list[Event]) -> None:
+    if len(batch) == 1 and batch[0].project_id is None and batch[0].job_id is not None:
+        # One job outside any project (the probe jobs) has one command to send: no pipeline.
+        await redis.publish(channel(batch[0].job_id), batch[0].data)
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for out in batch:
+            _add(pipe, out)
+        await pipe.execute()
+
+
+class Publisher:
+    """A worker's way out for events: every job publishes at least twice (running, then its
+    outcome), and a worker runs several jobs at once, so their events go through a ``GroupSend``:
+    those that arrive while a send is on its way go together after it, in one round trip, in the
+    order they came (a job's own events keep theirs). Best effort, never raises; each call returns
+    once its events were sent, or dropped because Redis did not answer."""
+
+    __slots__ = ("_group", "redis")
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._group: GroupSend[Event] = GroupSend(self._send)
+
+    async def job(self, event: dict[str, Any]) -> None:
+        await self._group([Event.job(event)])
+
+    async def project(self, project_id: uuid.UUID | str, name: str, event: dict[str, Any]) -> None:
+        """A project event that is not a job's; call it after the commit that made the change."""
+        await self._group([Event(None, str(project_id), name, json.dumps(event, default=str))])
+
+    async def _send(self, batch: list[Event], try_redis: bool) -> bool:
+        if not try_redis:
+            # The send before this batch found Redis away: drop it rather than wait out a timeout
+            # again (a client that missed an event polls).
+            log.warning("job.event.publish_failed", events=len(batch), error="Redis did not answer")
+            return False
+        try:
+            await _send(self.redis, batch)
+        except Exception as exc:
+            log.warning("job.event.publish_failed", events=len(batch), error=repr(exc))
+            return False
+        return True
+
+
 async def publish_job(redis: Redis | None, event: dict[str, Any]) -> None:
     """Best effort: a lost event only delays a client, who can always poll GET /v1/jobs/{id}.
     Never raises, so a Redis outage cannot fail the work that caused the event."""
-    if redis is None or event.get("project_id"):
-        await publish_jobs(redis, [event])
-        return
-    # A job outside any project has one command to send: without a pipeline around it (every job
-    # publishes at least twice, and the probe jobs have no project).
-    try:
-        await redis.publish(channel(event["id"]), json.dumps(event, default=str))
-    except Exception as exc:
-        log.warning("job.event.publish_failed", job_id=str(event.get("id")), error=repr(exc))
+    await publish_jobs(redis, [event])
 
 
 async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None:
@@ -66,9 +134,7 @@ async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None
     if redis is None or not batch:
         return
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            add_jobs(pipe, batch)
-            await pipe.execute()
+        await _send(redis, [Event.job(e) for e in batch])
     except Exception as exc:
         log.warning("job.event.publish_failed", job_id=str(batch[0].get("id")), error=repr(exc))
 
@@ -76,11 +142,7 @@ async def publish_jobs(redis: Redis | None, batch: list[dict[str, Any]]) -> None
 def add_jobs(pipe: Any, batch: list[dict[str, Any]]) -> None:
     """Queue the commands that publish ``batch`` on ``pipe`` (to send with other commands)."""
     for event in batch:
-        data = json.dumps(event, default=str)
-        pipe.publish(channel(event["id"]), data)
-        if event.get("project_id"):
-            pipe.publish(project_channel(event["project_id"]), data)
-            _add_to_stream(pipe, event["project_id"], "job", data)
+        _add(pipe, Event.job(event))
 
 
 async def publish_project(
@@ -91,8 +153,6 @@ async def publish_project(
     if redis is None:
         return
     try:
-        async with redis.pipeline(transaction=False) as pipe:
-            _add_to_stream(pipe, project_id, name, json.dumps(event, default=str))
-            await pipe.execute()
+        await _send(redis, [Event(None, str(project_id), name, json.dumps(event, default=str))])
     except Exception as exc:
         log.warning("project.event.publish_failed", project_id=str(project_id), error=repr(exc))

@@ -10,7 +10,6 @@ is away the rows simply stay unstamped and the relay pushes them later.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from redis.asyncio import ConnectionPool
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.coalesce import GroupSend
 from shared.config import Settings
 from shared.db import OUTBOX_KEY, PENDING_JOBS_KEY, after_commit
 from shared.jobs import events
@@ -83,61 +83,24 @@ class Pending:
 class Outbox:
     """Carried in a sessionmaker's ``info`` (see ``shared.db.create_sessionmaker``).
 
-    One push is on its way to Redis at a time; pushes that arrive meanwhile (a burst of requests)
-    wait for it and then go together, in one round trip, as a group commit does. A push with none
-    on its way goes at once, by its caller: no task, no added latency."""
+    Pushes go through a ``GroupSend``: one on its way to Redis at a time, those that arrive
+    meanwhile (a burst of requests) together after it, in one round trip."""
 
-    __slots__ = ("_sending", "_task", "_waiting", "pool", "sessions")
+    __slots__ = ("_group", "pool", "sessions")
 
     def __init__(self, pool: ArqRedis, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.pool = pool
         self.sessions = sessions
-        self._sending = False
-        self._waiting: list[tuple[list[Pending], asyncio.Future[None]]] = []
-        self._task: asyncio.Task[None] | None = None  # the batch being sent (a reference keeps it)
+        self._group: GroupSend[Pending] = GroupSend(self._send)
 
     async def push(self, pending: list[Pending]) -> None:
         """Enqueue, wake an idle worker of each queue, and tell the projects' event streams (a page
         sees new jobs appear, also those another tab started): all rows of the commit in one round
         trip, shared with the pushes that arrived while another was on its way. Returns once Redis
         has them or they are left for the relay; never raises."""
-        if self._sending:
-            done = asyncio.get_running_loop().create_future()
-            self._waiting.append((pending, done))
-            await done
-            return
-        self._sending = True
-        pushed = False
-        try:
-            pushed = await self._send(pending)
-        finally:
-            self._next(redis_answered=pushed)
+        await self._group(pending)
 
-    def _next(self, *, redis_answered: bool) -> None:
-        """The push on its way is done: send what waited for it, as one."""
-        if not self._waiting:
-            self._sending, self._task = False, None
-            return
-        batch, self._waiting = self._waiting, []
-        # A fresh context: the batch is not the request's whose push went before it (its log lines
-        # would carry that request's id).
-        self._task = asyncio.get_running_loop().create_task(
-            self._send_batch(batch, try_redis=redis_answered), context=contextvars.Context()
-        )
-
-    async def _send_batch(
-        self, batch: list[tuple[list[Pending], asyncio.Future[None]]], *, try_redis: bool
-    ) -> None:
-        pushed = False
-        try:
-            pushed = await self._send([p for pending, _ in batch for p in pending], try_redis=try_redis)
-        finally:
-            for _, done in batch:
-                if not done.done():  # a caller that was cancelled has stopped waiting
-                    done.set_result(None)
-            self._next(redis_answered=pushed)
-
-    async def _send(self, pending: list[Pending], *, try_redis: bool = True) -> bool:
+    async def _send(self, pending: list[Pending], try_redis: bool) -> bool:
         """Whether Redis took them. The rows were written with ``enqueued_at`` already set: the
         relay checks such rows against Redis (their arq job must exist) instead of this process
         stamping each one after the push, a transaction saved per request. A batch that waited

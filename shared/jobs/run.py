@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.config import Settings
 from shared.db import session_scope
 from shared.db_raw import RawQuery, driver_connection
-from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import KindName
 from shared.llm.client import LLMCall
@@ -139,8 +138,7 @@ class JobRun(Generic[P]):
         params = {"fraction": fraction, "message": message, "now": datetime.now(UTC), **self._mine_params()}
         if await write_row(self.ctx, _PROGRESS, params) is None:
             raise JobCancelled(str(self.id))
-        await events.publish_job(
-            self.ctx.redis,
+        await self.ctx.events.job(
             {
                 "id": str(self.id),
                 "kind": self.kind,

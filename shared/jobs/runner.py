@@ -28,7 +28,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from shared.db import is_outage, session_scope
 from shared.db_raw import RawQuery
 from shared.errors import AppError, UpstreamUnavailable
-from shared.jobs import events
 from shared.jobs.context import WorkerContext
 from shared.jobs.kinds import ACTIVE_STATUSES, JobStatus
 from shared.jobs.registry import JobKind
@@ -92,8 +91,7 @@ async def _finish(run: JobRun[Any], *, status: JobStatus, error: dict[str, Any] 
 
 
 async def _publish(run: JobRun[Any], status: str, **extra: Any) -> None:
-    await events.publish_job(
-        run.ctx.redis,
+    await run.ctx.events.job(
         {
             "id": str(run.id),
             "kind": run.kind,

@@ -97,3 +97,33 @@ async def test_pushes_that_meet_are_sent_together_and_none_is_lost(
         row = await job_row(sessions, job_id)
         assert row.enqueued_at is not None
         assert (row.status, row.tries) == ("succeeded", 1)
+
+
+async def test_a_worker_running_jobs_at_once_tells_each_ones_story_in_order(
+    settings: Settings,
+    clean: None,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+) -> None:
+    """A worker running eight jobs at once sends their events together when they meet (one round
+    trip for several jobs' 'running' or 'succeeded'): an open page still sees every job queued,
+    running, then succeeded, each once and in that order."""
+    project = await _project(sessions, "Events")
+    pool = arq_client(settings)
+    try:
+        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
+        async with session_scope(outboxed) as session:
+            jobs = JobStarter(session, settings=settings, owner_id=project.owner_id)
+            started = [await jobs.start(noop, project=project, payload=NoopPayload()) for _ in range(24)]
+            ids = [str(job.id) for job in started]
+    finally:
+        await pool.aclose()
+
+    assert await run_burst("extractor", settings, max_jobs=8) == 24
+    stream = await redis.xrange(events.project_stream(project.id))
+    told: dict[str, list[str]] = {job_id: [] for job_id in ids}
+    for _, fields in stream:
+        event = json.loads(fields[b"data"])
+        told[event["id"]].append(event["status"])
+    assert told == {job_id: ["queued", "running", "succeeded"] for job_id in ids}
