@@ -231,7 +231,20 @@ class ResilientWorker(Worker):
         await self.heart_beat()
 
     async def main(self) -> None:
-        await self.connect()
+        delay = 0.5
+        while self._pool is None:
+            try:
+                self._pool = await create_pool(
+                    self.redis_settings,
+                    job_deserializer=self.job_deserializer,
+                    job_serializer=self.job_serializer,
+                    default_queue_name=self.queue_name,
+                    expires_extra_ms=self.expires_extra_ms,
+                )
+            except (TimeoutError, RedisError, OSError) as exc:
+                log.warning("worker.redis.unavailable", error=repr(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
         if self.burst:
             await super().main()  # tests: arq's own loop, which knows when the queue is empty
             return
@@ -247,23 +260,6 @@ class ResilientWorker(Worker):
             # Otherwise it has seen every job that was ready; one enqueued since comes with a
             # wake-up, so an immediate second poll would only find nothing.
             await self._idle(wake)
-
-    async def connect(self) -> None:
-        """Open the Redis pool, waiting for Redis as long as it takes."""
-        delay = 0.5
-        while self._pool is None:
-            try:
-                self._pool = await create_pool(
-                    self.redis_settings,
-                    job_deserializer=self.job_deserializer,
-                    job_serializer=self.job_serializer,
-                    default_queue_name=self.queue_name,
-                    expires_extra_ms=self.expires_extra_ms,
-                )
-            except (TimeoutError, RedisError, OSError) as exc:
-                log.warning("worker.redis.unavailable", error=repr(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     async def _idle(self, wake: str) -> None:
         if self._backoff:

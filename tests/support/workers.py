@@ -17,19 +17,19 @@ from shared.jobs.worker import ResilientWorker
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker_options(worker: str, settings: Settings) -> dict[str, Any]:
+def _options(worker: str, settings: Settings) -> dict[str, Any]:
     if worker == "extractor":
-        from services.extractor.worker import worker_options as options_of
+        from services.extractor.worker import worker_options
     else:
-        from services.imagegen.worker import worker_options as options_of
-    options = options_of(settings)
+        from services.imagegen.worker import worker_options
+    options = worker_options(settings)
     options["cron_jobs"] = []  # periodic tasks are exercised explicitly by the tests that need them
     return options
 
 
 async def run_burst(worker: str, settings: Settings, *, max_jobs: int | None = None) -> int:
     """Run the worker until its queue is empty; returns the number of jobs it completed."""
-    options = worker_options(worker, settings)
+    options = _options(worker, settings)
     if max_jobs is not None:
         options["max_jobs"] = max_jobs
     options["poll_delay"] = 0.05
