@@ -155,26 +155,15 @@ def build_worker_settings(
     }
 
 
-# arq's poll and lease in one round trip: read up to ``limit`` ready jobs of the queue (score = when
-# due, at most now) and lease the first ``room`` that nobody holds, as arq's ``start_jobs`` leases
-# each (refused when its in-progress key exists, else set for ``lease_ms``). arq itself reads the
-# queue, then asks four commands per job (WATCH, EXISTS, ZSCORE, MULTI/PSETEX/EXEC). Returns the
-# number of jobs read, then id and score of each job leased. The in-progress keys are built here
-# from their prefix, as arq names them (one Redis, not a cluster, as arq itself requires).
-# KEYS: queue; ARGV: now (ms), lease (ms), room, limit, in-progress key prefix.
-_PICK = """
-local ready = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[4])
-local out, room = {#ready / 2}, tonumber(ARGV[3])
-for i = 1, #ready, 2 do
-  if room == 0 then break end
-  local lease = ARGV[5] .. ready[i]
-  if redis.call('EXISTS', lease) == 0 then
-    redis.call('PSETEX', lease, ARGV[2], '1')
-    out[#out + 1], out[#out + 2] = ready[i], ready[i + 1]
-    room = room - 1
-  end
-end
-return out
+# A job's lease, as arq's ``start_jobs`` takes it: refused when another worker holds it, or the job
+# is no longer queued (finished), or is queued for later; else set for ``lease_ms``. Returns the
+# job's score, or nil. KEYS: in-progress key, queue; ARGV: job id, now (ms), lease (ms).
+_LEASE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return nil end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return nil end
+redis.call('PSETEX', KEYS[1], ARGV[3], '1')
+return score
 """
 
 
@@ -185,50 +174,41 @@ class ResilientWorker(Worker):
 
     Between polls it blocks on its queue's wake list (``BLPOP``, see ``queue.wake_key``) for at most
     ``poll_delay``: an idle worker starts a new job as soon as it is enqueued, and costs one
-    blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s. A poll reads the
-    queue and leases the jobs it has room for in one round trip (``_PICK``)."""
+    blocking call per ``poll_delay`` while idle instead of a poll every 0.1 s."""
 
     _backoff = 0.0
     _read = 0  # job ids the last poll read from the queue
 
-    async def _pick_and_start(self) -> None:
-        """arq's ``zrangebyscore`` and ``start_jobs`` as one script: the same checks and the same
-        lease. A job stays on the queue until it finishes, so a poll reads again the jobs this
-        worker is running; their lease is held, and the script passes over them."""
-        room = self.max_jobs - self.job_counter
-        if room <= 0:
-            return
-        limit = self.queue_read_limit
-        if self.burst and self.max_burst_jobs >= 0:
-            room = min(room, self.max_burst_jobs - self._jobs_started())
-            if room <= 0:
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's ``start_jobs``, with its lease taken in one round trip instead of four (WATCH,
+        EXISTS, ZSCORE, then MULTI/PSETEX/EXEC): the same checks and the same lease, atomic in a
+        script. A job stays on the queue until it finishes, so every poll also reads again the
+        jobs this worker is running: those are skipped without asking Redis at all (they hold
+        their lease until they are done)."""
+        self._read = len(job_ids)
+        lease_ms = str(int(self.in_progress_timeout_s * 1000))
+        for job_id_b in job_ids:
+            job_id = job_id_b.decode()
+            running = self.tasks.get(job_id)
+            if running is not None and not running.done():
+                continue
+            await self.sem.acquire()
+            if self.job_counter >= self.max_jobs:
+                self.sem.release()
                 return
-        lease_ms = int(self.in_progress_timeout_s * 1000)
-        redis: Any = self.pool  # redis-py's stubs type ``eval`` for the sync client too
-        picked = await redis.eval(
-            _PICK, 1, self.queue_name, timestamp_ms(), lease_ms, room, limit, in_progress_key_prefix
-        )
-        self._read = int(picked[0])
-        for i in range(1, len(picked), 2):
-            job_id, score = picked[i].decode(), int(float(picked[i + 1]))
-            await self.sem.acquire()  # free: the script leased no more than there is room for
             self.job_counter = self.job_counter + 1
-            task = self.loop.create_task(self.run_job(job_id, score))
+            now = str(timestamp_ms())
+            keys = (in_progress_key_prefix + job_id, self.queue_name)
+            redis: Any = self.pool  # redis-py's stubs type ``eval`` for the sync client too
+            score = await redis.eval(_LEASE, 2, *keys, job_id, now, lease_ms)
+            if score is None:
+                # Already running elsewhere, finished and removed, or re-queued for later.
+                self.job_counter = self.job_counter - 1
+                self.sem.release()
+                continue
+            task = self.loop.create_task(self.run_job(job_id, int(float(score))))
             task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
             self.tasks[job_id] = task
-
-    async def _arq_poll_iteration(self) -> None:
-        """arq's ``_poll_iteration`` with its read and lease made one (``_pick_and_start``), the
-        rest as arq does it."""
-        if self.allow_pick_jobs:
-            await self._pick_and_start()
-        if self.allow_abort_jobs:
-            await self._cancel_aborted_jobs()
-        for job_id, task in list(self.tasks.items()):
-            if task.done():
-                del self.tasks[job_id]
-                task.result()  # as arq: an error of run_job itself surfaces here
-        await self.heart_beat()
 
     async def main(self) -> None:
         delay = 0.5
@@ -281,7 +261,7 @@ class ResilientWorker(Worker):
 
     async def _poll_iteration(self) -> None:
         try:
-            await self._arq_poll_iteration()
+            await super()._poll_iteration()
         except (TimeoutError, RedisError, OSError) as exc:
             if not self._backoff:
                 log.warning("worker.redis.lost", error=repr(exc))
