@@ -28,6 +28,25 @@ async def _project(sessions: async_sessionmaker[AsyncSession], title: str) -> Pr
     return project
 
 
+async def _start_in_one_commit(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    project: Project,
+    n: int,
+) -> list[str]:
+    """``n`` noop jobs of ``project`` started in one transaction, pushed by its outbox on commit."""
+    pool = arq_client(settings)
+    try:
+        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
+        async with session_scope(outboxed) as session:
+            jobs = JobStarter(session, settings=settings, owner_id=project.owner_id)
+            started = [await jobs.start(noop, project=project, payload=NoopPayload()) for _ in range(n)]
+    finally:
+        await pool.aclose()
+    return [str(job.id) for job in started]
+
+
 async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
     settings: Settings,
     clean: None,
@@ -36,14 +55,9 @@ async def test_one_commits_jobs_all_run_once_even_when_pushed_again(
     redis: Redis,
 ) -> None:
     project = await _project(sessions, "Outbox")
-    owner = project.owner_id
+    ids = await _start_in_one_commit(settings, engine, sessions, project, 3)
     pool = arq_client(settings)
     try:
-        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
-        async with session_scope(outboxed) as session:
-            jobs = JobStarter(session, settings=settings, owner_id=owner)
-            ids = [str((await jobs.start(noop, project=project, payload=NoopPayload())).id) for _ in range(3)]
-
         # All three are on the queue, and the project's stream announced each as queued.
         assert await redis.zcard(settings.extractor_queue) == 3
         stream = await redis.xrange(events.project_stream(project.id))
@@ -110,16 +124,7 @@ async def test_a_worker_running_jobs_at_once_tells_each_ones_story_in_order(
     trip for several jobs' 'running' or 'succeeded'): an open page still sees every job queued,
     running, then succeeded, each once and in that order."""
     project = await _project(sessions, "Events")
-    pool = arq_client(settings)
-    try:
-        outboxed = create_sessionmaker(engine, outbox=Outbox(pool, sessions))
-        async with session_scope(outboxed) as session:
-            jobs = JobStarter(session, settings=settings, owner_id=project.owner_id)
-            started = [await jobs.start(noop, project=project, payload=NoopPayload()) for _ in range(24)]
-            ids = [str(job.id) for job in started]
-    finally:
-        await pool.aclose()
-
+    ids = await _start_in_one_commit(settings, engine, sessions, project, 24)
     assert await run_burst("extractor", settings, max_jobs=8) == 24
     stream = await redis.xrange(events.project_stream(project.id))
     told: dict[str, list[str]] = {job_id: [] for job_id in ids}
