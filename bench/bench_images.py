@@ -1,7 +1,7 @@
 """Image generation jobs/s with the offline provider, on 1, 2 and 4 imagegen processes, with lost
 and duplicated jobs counted; and the offline renderer alone, in milliseconds per image.
 
-    python -m bench.bench_images [--jobs 120] [--assets N] [--processes 1 2 4] [--concurrency 1]
+    python -m bench.bench_images [--jobs 300] [--assets N] [--processes 1 2 4] [--concurrency 1]
     python -m bench.bench_images --render-only [--renders 20]
 
 The renderer table comes first: ``render_placeholder`` called in this process, one thread, for
@@ -304,7 +304,7 @@ def _time_renders(request: ImageRequest, renders: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=120, help="generation jobs per run (120)")
+    parser.add_argument("--jobs", type=int, default=300, help="generation jobs per run (300)")
     parser.add_argument(
         "--assets",
         type=int,
